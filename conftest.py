@@ -1,0 +1,55 @@
+"""pytest set-up shared by the unit tests and the notebook regression tests (nbval)."""
+import json
+from pathlib import Path
+
+import pytest
+
+
+def unexecuted_cells(notebook: dict) -> list[int]:
+    """Indices (among code cells) of non-empty code cells that were never executed.
+
+    nbval only compares cells that carry stored outputs from an execution; a cell whose stored
+    `execution_count` is null is silently never compared. A notebook committed half-executed
+    would therefore pass while testing nothing, so such notebooks are rejected outright.
+    Cells marked ``# NBVAL_SKIP`` are exempt: nbval does not run them at all.
+    """
+    bad = []
+    code_cells = [c for c in notebook.get("cells", []) if c.get("cell_type") == "code"]
+    for i, cell in enumerate(code_cells):
+        source = "".join(cell.get("source", ""))
+        if not source.strip():
+            continue
+        if any(line.strip() == "# NBVAL_SKIP" for line in source.splitlines()):
+            continue
+        if "nbval-skip" in cell.get("metadata", {}).get("tags", []):
+            continue
+        if cell.get("execution_count") is None:
+            bad.append(i)
+    return bad
+
+
+class UnexecutedNotebook(pytest.File):
+    """A collector that fails collection, so the whole run fails, for an unexecuted notebook."""
+
+    def collect(self):
+        cells = unexecuted_cells(json.loads(Path(self.path).read_text(encoding="utf-8")))
+        raise self.CollectError(
+            f"{self.path}: code cells {cells} have no stored output (never executed), so nbval would "
+            f"compare nothing for them. Re-execute the notebook (make notebooks) and commit it."
+        )
+
+
+def pytest_collect_file(file_path, parent):
+    if file_path.suffix == ".ipynb" and parent.config.option.nbval:
+        notebook = json.loads(file_path.read_text(encoding="utf-8"))
+        if unexecuted_cells(notebook):
+            return UnexecutedNotebook.from_parent(parent, path=file_path)
+    return None
+
+
+def pytest_collectstart(collector):
+    # stderr is not compared: it carries library warnings (deprecations, thread or CUDA notices)
+    # whose wording changes between versions and machines and is never part of a lesson. The
+    # lessons' numbers are printed to stdout or returned as results, which are compared strictly.
+    if collector.path.suffix == ".ipynb" and hasattr(collector, "skip_compare"):
+        collector.skip_compare = tuple(collector.skip_compare) + ("stderr",)

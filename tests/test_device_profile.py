@@ -1,0 +1,91 @@
+"""coursekit.device and coursekit.profile."""
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from coursekit import device, profile
+
+
+def test_device_override(monkeypatch):
+    monkeypatch.setenv(device.DEVICE_ENV, "cpu")
+    assert device.get_device() == torch.device("cpu")
+
+
+def test_default_device_is_cpu_without_accelerators(monkeypatch):
+    monkeypatch.delenv(device.DEVICE_ENV, raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(device, "_mps_available", lambda: False)
+    assert device.get_device() == torch.device("cpu")
+
+
+def test_default_prefers_cuda_then_mps(monkeypatch):
+    monkeypatch.delenv(device.DEVICE_ENV, raising=False)
+    monkeypatch.setattr(device, "_mps_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert device.get_device() == torch.device("mps")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert device.get_device() == torch.device("cuda")
+
+
+def test_override_to_missing_device_is_an_error(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv(device.DEVICE_ENV, "cuda")
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        device.get_device()
+    monkeypatch.setenv(device.DEVICE_ENV, "toaster")
+    with pytest.raises(ValueError, match="not a device name"):
+        device.get_device()
+
+
+def test_seed_everything_repeats_all_three_generators():
+    def draw():
+        return random.random(), np.random.rand(), torch.rand(1).item()
+
+    device.seed_everything(7)
+    first = draw()
+    device.seed_everything(7)
+    assert draw() == first
+    device.seed_everything(8)
+    assert draw() != first
+
+
+def test_environment_report_names_versions_and_device(monkeypatch):
+    monkeypatch.setenv(device.DEVICE_ENV, "cpu")
+    monkeypatch.setenv(profile.PROFILE_ENV, "ci")
+    report = device.environment_report()
+    assert f"torch {torch.__version__}" in report and "device cpu" in report and "profile ci" in report
+
+
+def test_profile_from_environment(monkeypatch):
+    monkeypatch.setenv(profile.PROFILE_ENV, "ci")
+    assert profile.current_profile() == "ci"
+    monkeypatch.setenv(profile.PROFILE_ENV, "laptop")
+    with pytest.raises(ValueError, match="'laptop' is not a profile"):
+        profile.current_profile()
+
+
+def test_profile_default_follows_cuda(monkeypatch):
+    monkeypatch.delenv(profile.PROFILE_ENV, raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert profile.current_profile() == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert profile.current_profile() == "gpu"
+
+
+def test_settings_by_profile():
+    ci, cpu = profile.settings("lenet", "ci"), profile.settings("lenet", "cpu")
+    assert ci.epochs <= cpu.epochs
+    assert ci["epochs"] == ci.epochs and ci.profile == "ci" and ci.section == "lenet"
+    with pytest.raises(AttributeError, match="has no 'epochz'"):
+        ci.epochz
+    with pytest.raises(KeyError, match="no settings for 'lenet7'"):
+        profile.settings("lenet7")
+
+
+@pytest.mark.parametrize("section", sorted(profile.SECTIONS))
+def test_every_profile_of_a_lesson_has_the_same_keys(section):
+    keys = {name: set(values) for name, values in profile.SECTIONS[section].items()}
+    assert set(keys) == set(profile.PROFILES)
+    assert len({frozenset(k) for k in keys.values()}) == 1, keys
