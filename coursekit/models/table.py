@@ -1,0 +1,77 @@
+"""A model's shape table: what each layer outputs and how many parameters it owns.
+
+`summary(model, input_size)` runs one dummy batch through the model with forward hooks on the
+*leaf* modules (layers with no children), so the table follows the data in execution order.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
+    """Number of scalar parameters in `module` (optionally only those with requires_grad)."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
+
+
+@dataclass
+class LayerRow:
+    name: str          # dotted path inside the model, e.g. "features.0"
+    kind: str          # the layer's class name, e.g. "Conv2d"
+    output_shape: tuple  # without the batch dimension, e.g. (6, 28, 28)
+    parameters: int
+
+
+class Summary(list):
+    """A list of `LayerRow`s that prints as an aligned table with a total line."""
+
+    @property
+    def total_parameters(self) -> int:
+        return sum(row.parameters for row in self)
+
+    def __str__(self) -> str:
+        header = f"{'layer':<22}{'type':<18}{'output shape':<20}{'parameters':>12}"
+        lines = [header, "-" * len(header)]
+        for row in self:
+            shape = "×".join(str(d) for d in row.output_shape)
+            lines.append(f"{row.name:<22}{row.kind:<18}{shape:<20}{row.parameters:>12,}")
+        lines.append("-" * len(header))
+        lines.append(f"{'total':<60}{self.total_parameters:>12,}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+@torch.no_grad()
+def summary(model: nn.Module, input_size: tuple) -> Summary:
+    """Per-layer output shapes and parameter counts for an input of `input_size` = (C, H, W).
+
+    The model runs once in eval mode on a zero batch of size 1 (on the CPU; the model is
+    restored to its previous mode). Parameters shared by several layers are counted once.
+    """
+    rows, hooks, seen = Summary(), [], set()
+    device = next(model.parameters(), torch.empty(0)).device
+
+    def record(name):
+        def hook(module, inputs, output):
+            own = [p for p in module.parameters(recurse=False) if id(p) not in seen]
+            seen.update(id(p) for p in own)
+            shape = tuple(output.shape[1:]) if isinstance(output, torch.Tensor) else ()
+            rows.append(LayerRow(name, type(module).__name__, shape, sum(p.numel() for p in own)))
+        return hook
+
+    for name, module in model.named_modules():
+        if name and not list(module.children()):
+            hooks.append(module.register_forward_hook(record(name)))
+    was_training = model.training
+    model.eval()
+    try:
+        model(torch.zeros(1, *input_size, device=device))
+    finally:
+        model.train(was_training)
+        for h in hooks:
+            h.remove()
+    return rows
