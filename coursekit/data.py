@@ -288,21 +288,75 @@ def fashion_mnist(train: bool = True, transform=None):
 # ---------------------------------------------------------------------------------------------
 
 def safe_extract(archive: Path, destination: Path) -> None:
-    """Extract zip `archive` into `destination`, refusing any member that would land outside it."""
+    """Extract zip `archive` into `destination`, refusing any member that would land outside it.
+
+    Every member is checked *before* anything is written: an archive with one hostile member
+    ("../x", "/etc/x", "a/../../x") is refused as a whole with `UnsafeArchive`.
+    """
     destination = destination.resolve()
     with zipfile.ZipFile(archive) as zf:
         for member in zf.infolist():
             target = (destination / member.filename).resolve()
             if target != destination and destination not in target.parents:
-                raise ValueError(
+                raise UnsafeArchive(
                     f"{archive}: refusing to extract {member.filename!r}, which would be written "
-                    f"outside {destination}"
+                    f"outside {destination}; nothing was extracted. The archive is damaged or hostile."
                 )
         zf.extractall(destination)
 
 
+class UnsafeArchive(ValueError):
+    """A zip archive has a member whose path leads outside the folder it is extracted into."""
+
+
+HYMENOPTERA_MANIFEST = "hymenoptera.sha256"
+
+
+def read_manifest(name: str = HYMENOPTERA_MANIFEST) -> dict[str, str]:
+    """The sha256 manifest `name` kept in ``coursekit/manifests``: {relative path: sha256}.
+
+    One line per file, ``<sha256>  <relative/path>`` (the format of ``sha256sum``).
+    """
+    text = (Path(__file__).parent / "manifests" / name).read_text(encoding="utf-8")
+    entries = {}
+    for line in text.splitlines():
+        if line.strip():
+            digest, relative = line.split("  ", 1)
+            entries[relative] = digest
+    return entries
+
+
+def verify_manifest(folder: Path, manifest: dict[str, str]) -> None:
+    """Check that `folder` holds exactly the files of `manifest`, each with its sha256.
+
+    Raises `ChecksumMismatch` naming the first differing file, a missing file or a file the
+    manifest does not know.
+    """
+    folder = Path(folder)
+    present = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    missing = sorted(set(manifest) - present)
+    if missing:
+        raise ChecksumMismatch(f"{folder}: {len(missing)} file(s) of the manifest are missing, e.g. {missing[0]!r}")
+    unknown = sorted(present - set(manifest))
+    if unknown:
+        raise ChecksumMismatch(f"{folder}: {unknown[0]!r} is not in the manifest ({len(unknown)} unknown file(s))")
+    for relative, expected in sorted(manifest.items()):
+        got = _sha256_file(folder / relative)
+        if got != expected:
+            raise ChecksumMismatch(
+                f"{folder / relative}: sha256 is {got}, expected {expected} ({relative} in the manifest). "
+                f"This copy is corrupted or not the original; nothing was installed."
+            )
+
+
 def prepare_hymenoptera() -> Path:
-    """Make sure ``data/hymenoptera_data/{train,val}/{ants,bees}`` exists; return its folder."""
+    """Make sure ``data/hymenoptera_data/{train,val}/{ants,bees}`` exists; return its folder.
+
+    From the mirror (copied as is) or the canonical zip (extracted with `safe_extract`, then every
+    file verified against the project's sha256 manifest), the files are staged in a temporary
+    folder next to ``data/hymenoptera_data`` and only then moved into place: a failure leaves
+    nothing half-written in ``data/``.
+    """
     target = data_dir() / "hymenoptera_data"
     if (target / "train").is_dir() and (target / "val").is_dir():
         return target
@@ -321,19 +375,57 @@ def prepare_hymenoptera() -> Path:
                 raise DatasetUnavailable(
                     _unavailable_message("hymenoptera_data", [target], [f"{HYMENOPTERA_URL}: {err}"])
                 ) from err
-            safe_extract(archive, Path(tmp))
+            extracted = Path(tmp) / "extracted"
+            safe_extract(archive, extracted)
+            if (extracted / "hymenoptera_data").is_dir():
+                os.replace(extracted / "hymenoptera_data", staged)
+                verify_manifest(staged, read_manifest(HYMENOPTERA_MANIFEST))
         if not (staged / "train").is_dir() or not (staged / "val").is_dir():
             raise DatasetUnavailable(f"the ants/bees set has no train/ and val/ folders in {staged}")
         os.replace(staged, target)
     return target
 
 
-def hymenoptera(train_transform=None, val_transform=None):
-    """The ants/bees set as two torchvision `ImageFolder`s: (train, val)."""
+def is_photo(path: str | Path) -> bool:
+    """Whether `path` is a JPEG photograph (the ants/bees set's only real format).
+
+    The training set holds one placeholder, ``train/ants/imageNotFound.gif``: a grey 300x300 GIF
+    reading "We're sorry, this image could not be found" -- a web page's stand-in, not an insect.
+    It is a valid image, so ImageFolder would happily label it "ants"; this filter keeps it out.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            return image.format == "JPEG"
+    except (OSError, UnidentifiedImageError):
+        return False
+
+
+def hymenoptera(train_transform=None, val_transform=None, keep_placeholders: bool = False):
+    """The ants/bees set as two torchvision `ImageFolder`s: (train, val).
+
+    Files that are not JPEG photos (the placeholder GIF, anything unreadable) are left out unless
+    `keep_placeholders`; each dataset lists what it left out in ``.excluded`` (paths relative to
+    the data root, e.g. ``'train/ants/imageNotFound.gif'``), so a notebook can show it.
+    """
     from torchvision.datasets import ImageFolder
 
     root = prepare_hymenoptera()
-    return ImageFolder(str(root / "train"), train_transform), ImageFolder(str(root / "val"), val_transform)
+    splits = []
+    for split, transform in (("train", train_transform), ("val", val_transform)):
+        excluded = []
+
+        def accept(path, _excluded=excluded):
+            if keep_placeholders or is_photo(path):
+                return True
+            _excluded.append(Path(path).relative_to(root).as_posix())
+            return False
+
+        dataset = ImageFolder(str(root / split), transform, is_valid_file=accept)
+        dataset.excluded = sorted(excluded)
+        splits.append(dataset)
+    return tuple(splits)
 
 
 # ---------------------------------------------------------------------------------------------

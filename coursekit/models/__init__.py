@@ -4,7 +4,7 @@
 - `alexnet`    AlexNet (Krizhevsky et al. 2012) and a small-image variant
 - `vgg`        VGG from a block configuration (Simonyan & Zisserman 2015)
 - `resnet`     residual and bottleneck blocks, ResNet (He et al. 2016)
-- `pretrained` torchvision's ImageNet models, loaded safely and offline-aware
+- `imagenet`   `pretrained()`: torchvision's ImageNet models, loaded safely and offline-aware
 - `table`      `summary()`, a per-layer table: output shape and parameter count
 
 Everything is importable from here, e.g. ``from coursekit.models import LeNet5, summary``;
@@ -24,8 +24,8 @@ _WHERE = {
     "Transition": "densenet",
     "count_flops": "flops",
     "flops_by_layer": "flops",
-    "pretrained": "pretrained",
-    "WeightsUnavailable": "pretrained",
+    "pretrained": "imagenet",
+    "WeightsUnavailable": "imagenet",
     "summary": "table",
     "count_parameters": "table",
 }

@@ -1,0 +1,250 @@
+"""How fast do the course's Fashion-MNIST networks train on this CPU, and how close to its peak?
+
+For each model -- the AlexNet-style and VGG-style networks of notebook 09 and the ResNet of
+notebook 10 -- this script measures
+
+* **images/s** of training (forward + backward + SGD step) on real Fashion-MNIST batches;
+* **achieved GFLOP/s**: 3 x the forward FLOPs per image (counted from the layer shapes by
+  `coursekit.models.count_flops`; a training step costs about three forward passes) x images/s;
+* the same as a **fraction of the machine's matmul peak**, measured by timing a large float32
+  ``torch.matmul`` (2 FLOPs per multiply-add);
+* **time to the accuracy targets**: by default read from the committed notebooks' cpu-profile
+  outputs (lines such as ``time to 93%: 412 s (epoch 5)``); with ``--full`` each model is trained
+  here instead with the ResNet notebook's recipe (its cpu-profile settings) and timed per epoch.
+
+    python benchmarks/modern_cnns.py [--full] [--epochs N] [--json out.json]
+
+Prints a table and writes ``benchmarks/results/modern_cnns.json``. The default mode takes a few
+minutes on two cores; run it under the shared lock on a shared machine.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import re
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run from a checkout, installed or not
+from coursekit.data import tensor_loaders  # noqa: E402
+from coursekit.models import count_flops, count_parameters  # noqa: E402
+from coursekit.profile import SECTIONS, settings  # noqa: E402
+
+DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "modern_cnns.json"
+TARGETS = (0.90, 0.92, 0.93)
+
+
+# ---------------------------------------------------------------------------------------------
+# The models, as the notebooks build them.
+# ---------------------------------------------------------------------------------------------
+
+def _section(name: str) -> dict:
+    """The cpu-profile settings of a lesson section, or {} when that section does not exist (yet)."""
+    return dict(settings(name, "cpu")) if name in SECTIONS else {}
+
+
+def build_alexnet():
+    from coursekit.models import AlexNet
+
+    s = _section("alexnet")
+    kwargs = {k: s[k] for k in ("width", "hidden", "dropout", "batch_norm") if k in s}
+    return AlexNet.small(**kwargs)
+
+
+def build_vgg():
+    from coursekit.models import VGG
+
+    s = _section("vgg")
+    config = s.get("config", [(2, 32), (2, 64), (2, 128)])     # the vgg module's 28x28 example
+    return VGG(config, num_classes=10, in_channels=1, hidden=s.get("hidden", 256), pooled=s.get("pooled", 3),
+               dropout=s.get("dropout", 0.5), batch_norm=s.get("batch_norm", True))
+
+
+def build_resnet():
+    from coursekit.models import ResNet
+
+    return ResNet.fashion()
+
+
+MODELS = {
+    # name: (builder, channels_last as its notebook trains it, notebook with the committed run,
+    #        text that marks the output holding that model's training results)
+    "AlexNet-small": (build_alexnet, True, "09_alexnet_vgg", "AlexNet-style: test accuracy"),
+    "VGG-small": (build_vgg, True, "09_alexnet_vgg", "VGG-style: test accuracy"),
+    "ResNet.fashion": (build_resnet, False, "10_resnet", "test accuracy"),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Measurements.
+# ---------------------------------------------------------------------------------------------
+
+def matmul_peak_gflops(n: int = 2048, repeat: int = 5) -> float:
+    """Best-of-`repeat` float32 GFLOP/s of an n x n matmul (2 n^3 FLOPs)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.matmul(a, b)  # warm-up
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        torch.matmul(a, b)
+        best = min(best, time.perf_counter() - start)
+    return 2 * n ** 3 / best / 1e9
+
+
+def training_images_per_second(model, loader, steps: int, warmup: int = 2) -> float:
+    """Images/s of SGD training steps on `loader`'s batches (best of two timed rounds)."""
+    model.train()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    batches = iter(loader)
+
+    def step():
+        nonlocal batches
+        try:
+            x, y = next(batches)
+        except StopIteration:
+            batches = iter(loader)
+            x, y = next(batches)
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return len(y)
+
+    for _ in range(warmup):
+        step()
+    best = 0.0
+    for _ in range(2):
+        start, images = time.perf_counter(), 0
+        for _ in range(steps):
+            images += step()
+        best = max(best, images / (time.perf_counter() - start))
+    return best
+
+
+_TIME_TO = re.compile(r"time to (\d+(?:\.\d+)?)%: (\d+(?:\.\d+)?) s \(epoch (\d+)\)")
+_ACCURACY = re.compile(r"test accuracy (\d\.\d+)")
+
+
+def committed_times(notebook: str, marker: str) -> dict | None:
+    """{"90%": seconds, ..., "final_accuracy": a} from the committed notebook's stdout that contains
+    `marker`, or None when the notebook or such an output does not exist."""
+    path = ROOT / "notebooks" / f"{notebook}.ipynb"
+    if not path.is_file():
+        return None
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []):
+            text = "".join(out.get("text", "")) if out.get("output_type") == "stream" else ""
+            if out.get("name") != "stdout" or marker not in text:
+                continue
+            found = {f"{float(pct):g}%": float(seconds) for pct, seconds, _ in _TIME_TO.findall(text)}
+            accuracy = _ACCURACY.search(text[text.index(marker):])
+            if accuracy:
+                found["final_accuracy"] = float(accuracy.group(1))
+            if found:
+                return found
+    return None
+
+
+def trained_times(model, epochs: int) -> dict:
+    """Train on the full set with notebook 10's recipe (cpu-profile settings of "resnet": SGD + Nesterov,
+    one-cycle, flips, label smoothing); cumulative training seconds when each target is first met."""
+    from functools import partial
+
+    from coursekit.augment import Augmented, FlipCrop
+    from coursekit.train import fit
+
+    s = settings("resnet", "cpu")
+    train, test = tensor_loaders("fashion_mnist", batch_size=s.batch_size, seed=0)
+    if s.augment:
+        train = Augmented(train, FlipCrop(padding=s.crop_padding, seed=0))
+    optimizer = torch.optim.SGD(model.parameters(), lr=s.lr, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=s.lr, total_steps=epochs * len(train))
+    loss_fn = partial(F.cross_entropy, label_smoothing=s.label_smoothing)
+    history = fit(model, train, test, epochs, optimizer, scheduler, device=torch.device("cpu"), loss_fn=loss_fn,
+                  progress=False)
+    times, elapsed = {}, 0.0
+    for seconds, acc in zip(history.seconds, history.val_acc):
+        elapsed += seconds
+        for target in TARGETS:
+            key = f"{round(target * 100)}%"
+            if acc >= target and key not in times:
+                times[key] = round(elapsed, 1)
+    times["final_accuracy"] = history.final_val_acc
+    return times
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write the results")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=10, help="timed training steps per round")
+    parser.add_argument("--full", action="store_true", help="train every model to measure time to accuracy")
+    parser.add_argument("--epochs", type=int, default=settings("resnet", "cpu").epochs, help="epochs with --full")
+    parser.add_argument("--models", nargs="*", default=list(MODELS), choices=list(MODELS))
+    args = parser.parse_args(argv)
+
+    torch.manual_seed(0)
+    peak = matmul_peak_gflops()
+    print(f"matmul peak (float32, 2048x2048, {torch.get_num_threads()} threads): {peak:.1f} GFLOP/s")
+    train, _ = tensor_loaders("fashion_mnist", batch_size=args.batch_size, train_subset=args.batch_size * 8, seed=0)
+
+    rows = []
+    for name in args.models:
+        builder, channels_last, notebook, marker = MODELS[name]
+        try:
+            model = builder()
+        except (ImportError, AttributeError, TypeError) as err:   # a model that is not written yet
+            print(f"{name}: skipped ({err})")
+            continue
+        flops = count_flops(model, (1, 28, 28))
+        if channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        rate = training_images_per_second(model, train, args.steps)
+        achieved = 3 * flops * rate / 1e9
+        row = dict(model=name, parameters=count_parameters(model), channels_last=channels_last,
+                   forward_mflops=round(flops / 1e6, 2),
+                   train_images_per_s=round(rate, 1), achieved_gflops=round(achieved, 2),
+                   fraction_of_peak=round(achieved / peak, 4))
+        if args.full:
+            fresh = builder()
+            row["time_to_accuracy_s"] = trained_times(
+                fresh.to(memory_format=torch.channels_last) if channels_last else fresh, args.epochs)
+            row["time_source"] = f"--full: trained here, {args.epochs} epochs"
+        else:
+            row["time_to_accuracy_s"] = committed_times(notebook, marker)
+            row["time_source"] = f"notebooks/{notebook}.ipynb (committed cpu run)"
+        rows.append(row)
+
+    header = (f"{'model':16}{'params':>10}{'fwd MFLOP':>11}{'img/s':>9}{'GFLOP/s':>9}{'% peak':>8}"
+              f"   time to 90/92/93% (s)  final acc")
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        t = r["time_to_accuracy_s"] or {}
+        times = " / ".join(f"{t[k]:.0f}" if k in t else "-" for k in ("90%", "92%", "93%")) if t else "n/a"
+        final = f"{t['final_accuracy']:.4f}" if "final_accuracy" in t else "-"
+        print(f"{r['model']:16}{r['parameters']:>10,}{r['forward_mflops']:>11.1f}{r['train_images_per_s']:>9.0f}"
+              f"{r['achieved_gflops']:>9.2f}{100 * r['fraction_of_peak']:>7.1f}%   {times:<21}  {final}")
+
+    result = dict(
+        machine=dict(platform=platform.platform(), processor=platform.processor(), threads=torch.get_num_threads(),
+                     torch=torch.__version__),
+        matmul_peak_gflops=round(peak, 1), batch_size=args.batch_size, steps=args.steps, full=args.full,
+        note="achieved GFLOP/s = 3 x forward FLOPs (Conv2d + Linear, 2 per multiply-add) x training images/s",
+        models=rows,
+    )
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {args.json.relative_to(ROOT) if args.json.is_relative_to(ROOT) else args.json}")
+    return result
+
+
+if __name__ == "__main__":
+    main()
