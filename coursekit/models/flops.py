@@ -18,6 +18,8 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
+from .table import probe
+
 
 def _conv_flops(module: nn.Conv2d, output: torch.Tensor) -> int:
     c_in = module.in_channels // module.groups
@@ -44,27 +46,19 @@ def flops_by_layer(model: nn.Module, input_size: tuple) -> "OrderedDict[str, int
     A layer called several times accumulates its calls. The model runs once in eval mode.
     """
     counts: OrderedDict[str, int] = OrderedDict()
-    hooks = []
 
     def hook_for(name, fn):
         def hook(module, inputs, output):
             counts[name] = counts.get(name, 0) + fn(module, output)
         return hook
 
+    hooks = []
     for name, module in model.named_modules():
         if isinstance(module, nn.Conv2d):
-            hooks.append(module.register_forward_hook(hook_for(name, _conv_flops)))
+            hooks.append((module, hook_for(name, _conv_flops)))
         elif isinstance(module, nn.Linear):
-            hooks.append(module.register_forward_hook(hook_for(name, _linear_flops)))
-    device = next(model.parameters(), torch.empty(0)).device
-    was_training = model.training
-    model.eval()
-    try:
-        model(torch.zeros(1, *input_size, device=device))
-    finally:
-        model.train(was_training)
-        for h in hooks:
-            h.remove()
+            hooks.append((module, hook_for(name, _linear_flops)))
+    probe(model, input_size, hooks)
     return counts
 
 

@@ -49,11 +49,10 @@ class Summary(list):
 def summary(model: nn.Module, input_size: tuple) -> Summary:
     """Per-layer output shapes and parameter counts for an input of `input_size` = (C, H, W).
 
-    The model runs once in eval mode on a zero batch of size 1 (on the CPU; the model is
-    restored to its previous mode). Parameters shared by several layers are counted once.
+    The model runs once in eval mode on a zero batch of size 1 on its own device (see `probe`).
+    Parameters shared by several layers are counted once.
     """
-    rows, hooks, seen = Summary(), [], set()
-    device = next(model.parameters(), torch.empty(0)).device
+    rows, seen = Summary(), set()
 
     def record(name):
         def hook(module, inputs, output):
@@ -63,15 +62,23 @@ def summary(model: nn.Module, input_size: tuple) -> Summary:
             rows.append(LayerRow(name, type(module).__name__, shape, sum(p.numel() for p in own)))
         return hook
 
-    for name, module in model.named_modules():
-        if name and not list(module.children()):
-            hooks.append(module.register_forward_hook(record(name)))
+    leaves = [(name, module) for name, module in model.named_modules() if name and not list(module.children())]
+    probe(model, input_size, [(module, record(name)) for name, module in leaves])
+    return rows
+
+
+@torch.no_grad()
+def probe(model: nn.Module, input_size: tuple, hooks: list) -> None:
+    """Run one zero batch of `input_size` = (C, H, W) through `model` with forward `hooks`
+    [(module, hook_fn), ...] attached: in eval mode, on the model's device; afterwards the hooks
+    are removed and the model's previous mode is restored, even if the forward pass fails."""
+    device = next(model.parameters(), torch.empty(0)).device
+    handles = [module.register_forward_hook(fn) for module, fn in hooks]
     was_training = model.training
     model.eval()
     try:
         model(torch.zeros(1, *input_size, device=device))
     finally:
         model.train(was_training)
-        for h in hooks:
-            h.remove()
-    return rows
+        for handle in handles:
+            handle.remove()
