@@ -74,10 +74,10 @@ def build_resnet():
 
 MODELS = {
     # name: (builder, channels_last as its notebook trains it, notebook with the committed run,
-    #        text that marks the output holding that model's training results)
-    "AlexNet-small": (build_alexnet, True, "09_alexnet_vgg", "AlexNet-style: test accuracy"),
-    "VGG-small": (build_vgg, True, "09_alexnet_vgg", "VGG-style: test accuracy"),
-    "ResNet.fashion": (build_resnet, False, "10_resnet", "test accuracy"),
+    #        the label that starts that model's result lines in the notebook's output, "" for none)
+    "AlexNet-small": (build_alexnet, True, "09_alexnet_vgg", "AlexNet-style"),
+    "VGG-small": (build_vgg, True, "09_alexnet_vgg", "VGG-style"),
+    "ResNet.fashion": (build_resnet, True, "10_resnet", ""),
 }
 
 
@@ -131,25 +131,32 @@ _TIME_TO = re.compile(r"time to (\d+(?:\.\d+)?)%: (\d+(?:\.\d+)?) s \(epoch (\d+
 _ACCURACY = re.compile(r"test accuracy (\d\.\d+)")
 
 
-def committed_times(notebook: str, marker: str) -> dict | None:
-    """{"90%": seconds, ..., "final_accuracy": a} from the committed notebook's stdout that contains
-    `marker`, or None when the notebook or such an output does not exist."""
-    path = ROOT / "notebooks" / f"{notebook}.ipynb"
+def committed_times(notebook: str, label: str, root: Path = ROOT) -> dict | None:
+    """{"90%": seconds, ..., "final_accuracy": a} for one model, read from the committed notebook's stdout.
+
+    Only lines that belong to the model count: ``"{label} time to 93%: 412 s (epoch 5)"`` and
+    ``"{label}: test accuracy 0.9312 ..."`` (without a label: lines that *start* with "time to" /
+    "test accuracy"), so two models printed by one notebook cannot overwrite each other.
+    None when the notebook or such lines do not exist.
+    """
+    path = root / "notebooks" / f"{notebook}.ipynb"
     if not path.is_file():
         return None
+    time_prefix = f"{label} time to" if label else "time to"
+    accuracy_prefix = f"{label}: test accuracy" if label else "test accuracy"
+    found = {}
     nb = json.loads(path.read_text(encoding="utf-8"))
     for cell in nb.get("cells", []):
         for out in cell.get("outputs", []):
-            text = "".join(out.get("text", "")) if out.get("output_type") == "stream" else ""
-            if out.get("name") != "stdout" or marker not in text:
+            if out.get("output_type") != "stream" or out.get("name") != "stdout":
                 continue
-            found = {f"{float(pct):g}%": float(seconds) for pct, seconds, _ in _TIME_TO.findall(text)}
-            accuracy = _ACCURACY.search(text[text.index(marker):])
-            if accuracy:
-                found["final_accuracy"] = float(accuracy.group(1))
-            if found:
-                return found
-    return None
+            for line in "".join(out.get("text", "")).splitlines():
+                line = line.strip()
+                if line.startswith(time_prefix) and (match := _TIME_TO.search(line)):
+                    found.setdefault(f"{float(match.group(1)):g}%", float(match.group(2)))
+                elif line.startswith(accuracy_prefix) and (match := _ACCURACY.search(line)):
+                    found.setdefault("final_accuracy", float(match.group(1)))
+    return found or None
 
 
 def trained_times(model, epochs: int) -> dict:
@@ -197,7 +204,7 @@ def main(argv=None) -> dict:
 
     rows = []
     for name in args.models:
-        builder, channels_last, notebook, marker = MODELS[name]
+        builder, channels_last, notebook, label = MODELS[name]
         try:
             model = builder()
         except (ImportError, AttributeError, TypeError) as err:   # a model that is not written yet
@@ -218,7 +225,7 @@ def main(argv=None) -> dict:
                 fresh.to(memory_format=torch.channels_last) if channels_last else fresh, args.epochs)
             row["time_source"] = f"--full: trained here, {args.epochs} epochs"
         else:
-            row["time_to_accuracy_s"] = committed_times(notebook, marker)
+            row["time_to_accuracy_s"] = committed_times(notebook, label)
             row["time_source"] = f"notebooks/{notebook}.ipynb (committed cpu run)"
         rows.append(row)
 

@@ -54,19 +54,19 @@ SECTIONS: dict[str, dict[str, dict]] = {
     },
     # 09_alexnet_vgg: AlexNet-style net (AlexNet.small(width, hidden), BatchNorm) on 28x28 Fashion-MNIST: SGD +
     # Nesterov momentum + weight decay, one-cycle to `lr`, crop (`padding`) + flip augmentation. `aug_*`: the
-    # plain vs augmented comparison on `aug_subset` training images; `min_aug_gain`: the augmented run's test
-    # accuracy minus the plain one's (ci runs are too short for augmentation to pay off). `test_subset`: evaluate
+    # plain vs augmented comparison on `aug_subset` training images for `aug_epochs` (the notebook asserts that
+    # augmentation shrinks the train-test gap and reports the test-accuracy change). `test_subset`: evaluate
     # on the first n test images (None: all). max_train_seconds allows for a shared machine (uncontended, the cpu
     # runs take about half of it).
     "alexnet": {
         "ci": dict(epochs=2, train_subset=5000, test_subset=2000, batch_size=128, lr=0.1, weight_decay=5e-4,
-                   width=0.25, hidden=512, padding=2, aug_subset=2000, aug_epochs=3, min_aug_gain=-0.15,
+                   width=0.25, hidden=512, padding=2, aug_subset=2000, aug_epochs=3,
                    min_accuracy=0.65, max_train_seconds=300),
         "cpu": dict(epochs=8, train_subset=None, test_subset=None, batch_size=128, lr=0.1, weight_decay=5e-4,
-                    width=0.25, hidden=512, padding=2, aug_subset=2000, aug_epochs=20, min_aug_gain=-0.01,
+                    width=0.25, hidden=512, padding=2, aug_subset=2000, aug_epochs=20,
                     min_accuracy=0.90, max_train_seconds=900),
         "gpu": dict(epochs=30, train_subset=None, test_subset=None, batch_size=256, lr=0.1, weight_decay=5e-4,
-                    width=1.0, hidden=1024, padding=2, aug_subset=2000, aug_epochs=40, min_aug_gain=0.0,
+                    width=1.0, hidden=1024, padding=2, aug_subset=2000, aug_epochs=40,
                     min_accuracy=0.92, max_train_seconds=900),
     },
     # 09_alexnet_vgg: VGG-style net VGG(config, hidden=hidden, pooled=3, batch_norm=True), the alexnet recipe.
@@ -92,7 +92,7 @@ SECTIONS: dict[str, dict[str, dict]] = {
     "resnet": {
         "ci": dict(epochs=1, train_subset=4096, test_subset=2000, batch_size=128, lr=0.1, augment=False,
                    crop_padding=0, label_smoothing=0.1, min_accuracy=0.6, max_train_seconds=120),
-        "cpu": dict(epochs=8, train_subset=None, test_subset=None, batch_size=256, lr=0.2, augment=True,
+        "cpu": dict(epochs=12, train_subset=None, test_subset=None, batch_size=256, lr=0.2, augment=True,
                     crop_padding=0, label_smoothing=0.1, min_accuracy=0.93, max_train_seconds=600),
         "gpu": dict(epochs=30, train_subset=None, test_subset=None, batch_size=256, lr=0.2, augment=True,
                     crop_padding=2, label_smoothing=0.1, min_accuracy=0.94, max_train_seconds=600),
@@ -103,7 +103,7 @@ SECTIONS: dict[str, dict[str, dict]] = {
         "ci": dict(epochs=2, train_subset=None, batch_size=128, lr=4e-3, weight_decay=1e-4, shift=0,
                    min_accuracy=0.985, max_train_seconds=60,
                    compare_epochs=1, compare_subset=12000, compare_min_accuracy=0.9),
-        "cpu": dict(epochs=5, train_subset=None, batch_size=128, lr=4e-3, weight_decay=1e-4, shift=2,
+        "cpu": dict(epochs=4, train_subset=None, batch_size=128, lr=6e-3, weight_decay=1e-4, shift=1,
                     min_accuracy=0.99, max_train_seconds=600,
                     compare_epochs=2, compare_subset=30000, compare_min_accuracy=0.98),
         "gpu": dict(epochs=8, train_subset=None, batch_size=256, lr=6e-3, weight_decay=1e-4, shift=2,

@@ -80,14 +80,25 @@ def test_unknown_options_are_refused():
 
 
 def test_feature_maps_match_the_forward_pass():
+    """ReLU and max pooling commute, so pooling C3's pictured maps gives what the classifier reads."""
+    seed_everything(0)
+    model = LeNet5().eval()
+    x = torch.randn(3, 1, 28, 28)
+    maps = model.feature_maps(x)
+    assert maps["C1"].shape == (3, 6, 28, 28) and maps["C3"].shape == (3, 16, 10, 10)
+    torch.testing.assert_close(model.classifier(F.max_pool2d(maps["C3"], 2)), model(x))
+    torch.testing.assert_close(F.relu(F.max_pool2d(model.c1(x), 2)), F.max_pool2d(maps["C1"], 2))
+
+
+def test_feature_maps_squash_the_convolutions_of_the_1998_variant():
     seed_everything(0)
     model = LeNet5(activation="tanh", pool="avg").eval()
     x = torch.randn(3, 1, 28, 28)
     maps = model.feature_maps(x)
-    assert maps["C1"].shape == (3, 6, 28, 28) and maps["C3"].shape == (3, 16, 10, 10)
-    assert maps["C1"].abs().max() <= 1  # after tanh
-    pooled = F.avg_pool2d(maps["C3"], 2)
-    torch.testing.assert_close(model.classifier(pooled), model(x))
+    torch.testing.assert_close(maps["C1"], torch.tanh(model.c1(x)))
+    s2 = torch.tanh(F.avg_pool2d(model.c1(x), 2))  # the 1998 S2 squashes after averaging
+    torch.testing.assert_close(maps["C3"], torch.tanh(model.c3(s2)))
+    assert maps["C1"].abs().max() <= 1
 
 
 def test_translation_moves_c1_feature_maps_with_the_digit():
