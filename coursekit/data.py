@@ -125,7 +125,11 @@ def _sha256_file(path: Path) -> str:
 
 @contextmanager
 def _temporary_file(directory: Path, stem: str):
-    """A temp file in `directory` that is removed unless the body renamed it away."""
+    """A temp file in `directory` that is removed unless the body renamed it away.
+
+    The package's one recipe for writing a file atomically (datasets, weights, checkpoints): write
+    the temp file, then ``os.replace`` it onto the target; a failure leaves no partial file behind.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{stem}.", suffix=".partial", dir=directory)
     os.close(fd)

@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import urllib.request
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from ..data import _sha256_file, data_dir
+from ..data import _sha256_file, _temporary_file, data_dir
 
 
 class WeightsUnavailable(RuntimeError):
@@ -109,22 +108,17 @@ def find_weights(name: str, download: bool = True) -> Path:
     target = weights_dir() / filename
     error = "download disabled"
     if download:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, name_tmp = tempfile.mkstemp(prefix=f".{filename}.", suffix=".partial", dir=target.parent)
-        os.close(fd)
-        tmp = Path(name_tmp)
-        try:
-            _download(weights_url(name), tmp)
-            _verify(tmp, expected)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
-            return target
-        except WeightsChecksumMismatch:
-            raise
-        except Exception as err:  # offline, DNS failure, HTTP error ...
-            error = f"{type(err).__name__}: {err}"
-        finally:
-            tmp.unlink(missing_ok=True)
+        with _temporary_file(target.parent, filename) as tmp:
+            try:
+                _download(weights_url(name), tmp)
+                _verify(tmp, expected)
+                os.chmod(tmp, 0o644)
+                os.replace(tmp, target)
+                return target
+            except WeightsChecksumMismatch:
+                raise
+            except Exception as err:  # offline, DNS failure, HTTP error ...
+                error = f"{type(err).__name__}: {err}"
     raise WeightsUnavailable(
         f"ImageNet weights for {name} are not available: not in {weights_dir()}, not in the torch hub "
         f"cache {hub_checkpoints_dir()}, and the download of {weights_url(name)} failed ({error}).\n"
