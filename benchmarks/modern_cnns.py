@@ -35,7 +35,7 @@ import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout, installed or not
-from coursekit.data import tensor_loaders  # noqa: E402
+from coursekit.data import tensor_loaders, write_json  # noqa: E402
 from coursekit.models import count_flops, count_parameters  # noqa: E402
 from coursekit.profile import SECTIONS, settings  # noqa: E402
 
@@ -267,8 +267,7 @@ def main(argv=None) -> dict:
         note="achieved GFLOP/s = 3 x forward FLOPs of direct convolution (Conv2d + Linear, 2 per multiply-add) x training images/s; oneDNN may use fewer multiplications (e.g. Winograd), so more than 100% of the GEMM peak is possible",
         models=rows,
     )
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    write_json(args.json, result)
     print(f"wrote {args.json.relative_to(ROOT) if args.json.is_relative_to(ROOT) else args.json}")
     return result
 

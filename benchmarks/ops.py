@@ -15,7 +15,6 @@ Writes ``benchmarks/results/ops.json`` unless told otherwise.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -27,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, installed or not
+from coursekit.data import write_json  # noqa: E402
 from coursekit.ops import corr2d_multi  # noqa: E402
 
 TARGET_RATIO = 10.0
@@ -100,8 +100,7 @@ def main(argv=None) -> dict:
             "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"),
         },
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2) + "\n")
+    write_json(args.json, results)
     print(f"wrote {args.json}")
     return results
 

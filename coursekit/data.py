@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import os
 import shutil
 import sys
@@ -138,6 +139,18 @@ def _temporary_file(directory: Path, stem: str):
         yield path
     finally:
         path.unlink(missing_ok=True)
+
+
+def write_json(path: str | Path, obj) -> Path:
+    """Write `obj` as indented JSON to `path`, atomically: the old file (if any) stays intact until
+    the new one is complete, and a value JSON cannot encode raises TypeError before anything is
+    replaced. Used for the benchmark reports. Returns the path."""
+    path = Path(path)
+    text = json.dumps(obj, indent=2) + "\n"  # fails here, before any file is touched
+    with _temporary_file(path.parent, path.name) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    return path
 
 
 def _copy_payload(source: Path, target: Path, expected: str) -> None:

@@ -1,6 +1,7 @@
 """coursekit.data: where datasets come from, how they are verified, and what is left on failure."""
 import gzip
 import hashlib
+import json
 import os
 import urllib.error
 import zipfile
@@ -232,3 +233,15 @@ def test_real_mnist_matches_its_published_facts():
     assert round(pixels.std().item(), 4) == data.normalization("mnist")[1]
     test_images, _ = data.load_idx("mnist", train=False)
     assert test_images.shape == (10000, 1, 28, 28)
+
+
+def test_write_json_replaces_the_file_atomically(tmp_path):
+    target = tmp_path / "results" / "report.json"
+    assert data.write_json(target, {"a": 1}) == target
+    assert json.loads(target.read_text()) == {"a": 1}
+    data.write_json(target, {"a": [1, 2]})
+    assert json.loads(target.read_text()) == {"a": [1, 2]}
+    with pytest.raises(TypeError):
+        data.write_json(target, {"a": object()})  # not JSON: the old report must survive whole
+    assert json.loads(target.read_text()) == {"a": [1, 2]}
+    assert sorted(p.name for p in target.parent.iterdir()) == ["report.json"]  # no temp file left
