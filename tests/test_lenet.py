@@ -1,5 +1,7 @@
 """coursekit.models.LeNet5: the paper's shapes, parameter counts from the formulas, every option,
 and the pieces of the CUDA path that can be exercised on a CPU."""
+import copy
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -143,6 +145,31 @@ def test_cpu_path_pieces_of_the_cuda_recipe():
     # with AMP off, a LeNet forward inside the same autocast context fit uses stays float32
     with torch.autocast(device_type="cpu", dtype=torch.float16, enabled=use_amp(torch.device("cpu"))):
         assert LeNet5()(x).dtype == torch.float32
+
+
+def test_channels_last_and_fused_adamw_change_the_speed_not_the_result():
+    """Notebook 08 stores LeNet-5 channels-last and runs AdamW fused: the same training steps as the
+    plain NCHW model with the for-loop AdamW, up to float rounding."""
+    seed_everything(0)
+    x, y = torch.randn(64, 1, 28, 28), torch.randint(0, 10, (64,))
+    lr = 1e-2
+    plain = LeNet5()
+    start = {name: p.detach().clone() for name, p in plain.named_parameters()}
+    fast = copy.deepcopy(plain).to(memory_format=torch.channels_last)
+    assert fast.c1.weight.is_contiguous(memory_format=torch.channels_last)
+    optimizers = {plain: torch.optim.AdamW(plain.parameters(), lr=lr, weight_decay=1e-4),
+                  fast: torch.optim.AdamW(fast.parameters(), lr=lr, weight_decay=1e-4, fused=True)}
+    for _ in range(3):
+        for model, optimizer in optimizers.items():
+            optimizer.zero_grad(set_to_none=True)
+            F.cross_entropy(model(x), y).backward()
+            optimizer.step()
+    # Adam moves every weight by up to lr per step, and for a near-zero gradient m / sqrt(v) magnifies
+    # rounding: so "the same" means within 1 % of one step, while the weights moved far more than that.
+    for (name, p), q, p0 in zip(plain.named_parameters(), fast.parameters(), start.values()):
+        assert (p - p0).abs().max() > lr, f"{name} did not train"
+        torch.testing.assert_close(q, p, rtol=0, atol=lr / 100, msg=lambda m, name=name: f"{name}: {m}")
+    torch.testing.assert_close(fast(x), plain(x), rtol=1e-3, atol=1e-3)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
