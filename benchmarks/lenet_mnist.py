@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -46,6 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout, installed or not
 from coursekit.data import write_json  # noqa: E402
+from coursekit.device import machine  # noqa: E402
 from coursekit.profile import settings  # noqa: E402
 
 DEFAULT_JSON = ROOT / "benchmarks" / "results" / "lenet_mnist.json"
@@ -280,8 +280,6 @@ def main(argv=None) -> dict | None:
         worker(args.worker, args.seed, args.epochs)
         return None
 
-    import torch
-
     lenet = []
     for seed in args.seeds:
         lenet.append(in_subprocess("lenet", seed, args.epochs))
@@ -305,8 +303,7 @@ def main(argv=None) -> dict | None:
         summary=summary,
         lenet_runs=lenet,
         baseline_run=baseline,
-        machine=dict(platform=platform.platform(), python=platform.python_version(), torch=torch.__version__,
-                     threads=torch.get_num_threads()),
+        machine=machine(),
     )
     write_json(args.json, report)
     print(f"wrote {args.json.relative_to(ROOT) if args.json.is_relative_to(ROOT) else args.json}")

@@ -14,7 +14,6 @@ Writes ``benchmarks/results/lenet_step.json`` unless told otherwise.
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import sys
 import time
@@ -27,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout, installed or not
 from coursekit.augment import FlipCrop  # noqa: E402
 from coursekit.data import normalization, tensor_loaders, write_json  # noqa: E402
+from coursekit.device import machine  # noqa: E402
 from coursekit.models import LeNet5  # noqa: E402
 
 DEFAULT_JSON = ROOT / "benchmarks" / "results" / "lenet_step.json"
@@ -90,8 +90,7 @@ def main(argv=None) -> dict:
     report = dict(
         what="LeNet-5 training step (forward, loss, backward, AdamW) on MNIST batches, ms per step",
         batch_size=args.batch_size, steps_per_round=args.steps, rounds=args.rounds, results=rows,
-        machine=dict(platform=platform.platform(), python=platform.python_version(), torch=torch.__version__,
-                     threads=torch.get_num_threads()),
+        machine=machine(),
     )
     write_json(args.json, report)
     print(f"wrote {args.json.relative_to(ROOT) if args.json.is_relative_to(ROOT) else args.json}")

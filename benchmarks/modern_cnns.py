@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import re
 import sys
 import time
@@ -36,6 +35,7 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout, installed or not
 from coursekit.data import tensor_loaders, write_json  # noqa: E402
+from coursekit.device import machine  # noqa: E402
 from coursekit.models import count_flops, count_parameters  # noqa: E402
 from coursekit.profile import SECTIONS, settings  # noqa: E402
 
@@ -261,8 +261,7 @@ def main(argv=None) -> dict:
               f"{r['achieved_gflops']:>9.2f}{100 * r['fraction_of_peak']:>7.1f}%   {times:<21}  {final}")
 
     result = dict(
-        machine=dict(platform=platform.platform(), processor=platform.processor(), threads=torch.get_num_threads(),
-                     torch=torch.__version__),
+        machine=machine(),
         peak_gflops={k: round(v, 1) for k, v in rates.items()}, batch_size=args.batch_size, steps=args.steps, full=args.full,
         note="achieved GFLOP/s = 3 x forward FLOPs of direct convolution (Conv2d + Linear, 2 per multiply-add) x training images/s; oneDNN may use fewer multiplications (e.g. Winograd), so more than 100% of the GEMM peak is possible",
         models=rows,

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import timeit
 from pathlib import Path
@@ -27,6 +26,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, installed or not
 from coursekit.data import write_json  # noqa: E402
+from coursekit.device import machine  # noqa: E402
 from coursekit.ops import corr2d_multi  # noqa: E402
 
 TARGET_RATIO = 10.0
@@ -89,16 +89,7 @@ def main(argv=None) -> dict:
         "target_met": ratio <= TARGET_RATIO,
         "torch_threads": torch.get_num_threads(),
         "shapes": {"x": list(x.shape), "w": list(w.shape), "dtype": "float32"},
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(),
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "torch": torch.__version__,
-            "cpu_count": os.cpu_count(),
-            "load_average_1min": round(os.getloadavg()[0], 2),
-            "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"),
-        },
+        "machine": dict(machine(), OPENBLAS_NUM_THREADS=os.environ.get("OPENBLAS_NUM_THREADS")),
     }
     write_json(args.json, results)
     print(f"wrote {args.json}")

@@ -3,7 +3,8 @@
 `get_device()` picks the best available accelerator (CUDA, then Apple's MPS, then the CPU);
 the environment variable ``COURSEKIT_DEVICE`` (``cpu``, ``cuda``, ``cuda:1``, ``mps``) overrides it.
 `seed_everything(seed)` seeds Python, NumPy and torch in one call. `environment_report()` is the
-one-line summary a notebook prints so a reader knows what the numbers below it were measured on.
+one-line summary a notebook prints so a reader knows what the numbers below it were measured on;
+`machine()` is the same as a dict, for the JSON reports of ``benchmarks/``.
 """
 from __future__ import annotations
 
@@ -57,6 +58,17 @@ def seed_everything(seed: int = 0) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
+
+
+def machine() -> dict:
+    """What a measurement is made on: platform, processor, Python/NumPy/torch versions, CPU count,
+    torch threads and the 1-minute load average (other work on the machine slows every timing)."""
+    return dict(
+        platform=platform.platform(), processor=platform.processor() or platform.machine(),
+        python=platform.python_version(), numpy=np.__version__, torch=torch.__version__,
+        cpu_count=os.cpu_count(), threads=torch.get_num_threads(),
+        load_average_1min=round(os.getloadavg()[0], 2),
+    )
 
 
 def environment_report() -> str:

@@ -1,4 +1,5 @@
 """coursekit.device and coursekit.profile."""
+import json
 import random
 
 import numpy as np
@@ -56,6 +57,13 @@ def test_environment_report_names_versions_and_device(monkeypatch):
     monkeypatch.setenv(profile.PROFILE_ENV, "ci")
     report = device.environment_report()
     assert f"torch {torch.__version__}" in report and "device cpu" in report and "profile ci" in report
+
+
+def test_machine_describes_where_a_benchmark_ran():
+    record = device.machine()
+    assert record["torch"] == torch.__version__ and record["threads"] == torch.get_num_threads()
+    assert record["cpu_count"] >= 1 and record["load_average_1min"] >= 0 and record["platform"]
+    assert json.loads(json.dumps(record)) == record  # goes into the JSON reports as it is
 
 
 def test_profile_from_environment(monkeypatch):
