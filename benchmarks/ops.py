@@ -87,7 +87,6 @@ def main(argv=None) -> dict:
         "ratio": round(ratio, 3),
         "target_ratio": TARGET_RATIO,
         "target_met": ratio <= TARGET_RATIO,
-        "torch_threads": torch.get_num_threads(),
         "shapes": {"x": list(x.shape), "w": list(w.shape), "dtype": "float32"},
         "machine": dict(machine(), OPENBLAS_NUM_THREADS=os.environ.get("OPENBLAS_NUM_THREADS")),
     }
