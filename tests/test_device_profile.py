@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from coursekit import device, profile
+from coursekit.errors import UnknownName
 
 
 def test_device_override(monkeypatch):
@@ -70,7 +71,7 @@ def test_profile_from_environment(monkeypatch):
     monkeypatch.setenv(profile.PROFILE_ENV, "ci")
     assert profile.current_profile() == "ci"
     monkeypatch.setenv(profile.PROFILE_ENV, "laptop")
-    with pytest.raises(ValueError, match="'laptop' is not a profile"):
+    with pytest.raises(ValueError, match="unknown profile in COURSEKIT_PROFILE 'laptop'; choose one of: ci, cpu, gpu"):
         profile.current_profile()
 
 
@@ -88,7 +89,7 @@ def test_settings_by_profile():
     assert ci["epochs"] == ci.epochs and ci.profile == "ci" and ci.section == "lenet"
     with pytest.raises(AttributeError, match="has no 'epochz'"):
         ci.epochz
-    with pytest.raises(KeyError, match="no settings for 'lenet7'"):
+    with pytest.raises(UnknownName, match="unknown lesson 'lenet7'; choose one of: alexnet"):
         profile.settings("lenet7")
 
 
