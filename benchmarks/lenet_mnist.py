@@ -42,13 +42,11 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run from a checkout, installed or not
-from coursekit.data import write_json  # noqa: E402
-from coursekit.device import machine  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/common.py, however this file is run
+from common import ROOT, argument_parser, format_table, machine_record, write_report  # noqa: E402
+
 from coursekit.profile import settings  # noqa: E402
 
-DEFAULT_JSON = ROOT / "benchmarks" / "results" / "lenet_mnist.json"
 TARGET_ACCURACY = 0.992
 TARGET_SPEEDUP = 15.0
 THRESHOLD = 0.99
@@ -234,27 +232,24 @@ def summarise(lenet: list[dict], baseline: dict | None) -> dict:
     return summary
 
 
-def _fmt(value, spec):
-    return "—" if value is None else format(value, spec)
-
-
 def table(lenet: list[dict], baseline: dict | None, summary: dict) -> str:
-    header = f"{'pipeline':<30}{'final acc':>10}{'s/epoch':>9}{'images/s':>10}{'t→99.0%':>10}{'peak MB':>9}"
-    lines = [header, "-" * len(header)]
-    for r in lenet:
-        lines.append(f"{'LeNet-5 seed ' + str(r['seed']):<30}{r['final_acc']:>10.4f}{r['seconds_per_epoch']:>9.1f}"
-                     f"{r['images_per_second']:>10.0f}{_fmt(r['time_to_99'], '.1f'):>10}{r['peak_rss_mb']:>9.0f}")
+    columns = [("pipeline", "<30", "s"), ("final acc", ">10", ".4f"), ("s/epoch", ">9", ".1f"),
+               ("images/s", ">10", ".0f"), ("t→99.0%", ">10", ".1f"), ("peak MB", ">9", ".0f")]
     s = summary
-    lines.append(f"{'LeNet-5 mean (min acc)':<30}{s['lenet_final_acc_mean']:>10.4f}{s['lenet_seconds_per_epoch']:>9.1f}"
-                 f"{s['lenet_images_per_second']:>10.0f}{_fmt(s['lenet_time_to_99_mean'], '.1f'):>10}"
-                 f"{s['lenet_peak_rss_mb']:>9.0f}")
-    lines.append(f"{'':<30}{'(' + format(s['lenet_final_acc_min'], '.4f') + ')':>10}")
+    rows = [(f"LeNet-5 seed {r['seed']}", r["final_acc"], r["seconds_per_epoch"], r["images_per_second"],
+             r["time_to_99"], r["peak_rss_mb"]) for r in lenet]
+    rows.append(("LeNet-5 mean (min acc)", s["lenet_final_acc_mean"], s["lenet_seconds_per_epoch"],
+                 s["lenet_images_per_second"], s["lenet_time_to_99_mean"], s["lenet_peak_rss_mb"]))
+    rows.append(("", f"({s['lenet_final_acc_min']:.4f})", "", "", "", ""))
     if baseline is not None:
         b = baseline
-        lines.append(f"{'pytorch/examples baseline':<30}{b['final_acc']:>10.4f}{b['seconds_per_epoch']:>9.1f}"
-                     f"{b['images_per_second']:>10.0f}{_fmt(b['time_to_99'], '.1f'):>10}{b['peak_rss_mb']:>9.0f}")
-        lines.append(f"baseline test accuracy per epoch: {', '.join(f'{a:.4f}' for a in b['test_acc'])}")
-    lines.append("-" * len(header))
+        rows.append(("pytorch/examples baseline", b["final_acc"], b["seconds_per_epoch"], b["images_per_second"],
+                     b["time_to_99"], b["peak_rss_mb"]))
+    lines = format_table(columns, rows, rule=True).splitlines()
+    rule = lines[1]
+    if baseline is not None:
+        lines.append(f"baseline test accuracy per epoch: {', '.join(f'{a:.4f}' for a in baseline['test_acc'])}")
+    lines.append(rule)
     lines.append(f"accuracy target (mean and min >= {TARGET_ACCURACY:.3f}): "
                  f"{'met' if s['accuracy_target_met'] else 'NOT met'}")
     if "speedup_time_to_99" in s:
@@ -267,12 +262,11 @@ def table(lenet: list[dict], baseline: dict | None, summary: dict) -> str:
 
 
 def main(argv=None) -> dict | None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argument_parser(__file__, __doc__)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--epochs", type=int, default=LENET_RECIPE["epochs"], help="LeNet-5 epochs")
     parser.add_argument("--baseline-seed", type=int, default=1, help="pytorch/examples' default seed")
     parser.add_argument("--skip-baseline", action="store_true")
-    parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
     parser.add_argument("--worker", choices=["lenet", "baseline"], help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -289,7 +283,6 @@ def main(argv=None) -> dict | None:
     if not args.skip_baseline:
         baseline = in_subprocess("baseline", args.baseline_seed, BASELINE_MAX_EPOCHS)
     summary = summarise(lenet, baseline)
-    print(table(lenet, baseline, summary))
     report = dict(
         definitions=dict(
             train_seconds="wall time of training passes only; the per-epoch test evaluation is excluded",
@@ -303,10 +296,9 @@ def main(argv=None) -> dict | None:
         summary=summary,
         lenet_runs=lenet,
         baseline_run=baseline,
-        machine=machine(),
+        machine=machine_record(),
     )
-    write_json(args.json, report)
-    print(f"wrote {args.json.relative_to(ROOT) if args.json.is_relative_to(ROOT) else args.json}")
+    write_report(args.json, report, table(lenet, baseline, summary))
     return report
 
 

@@ -13,7 +13,6 @@ Writes ``benchmarks/results/lenet_step.json`` unless told otherwise.
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -22,14 +21,13 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run from a checkout, installed or not
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/common.py, however this file is run
+from common import argument_parser, format_table, machine_record, write_report  # noqa: E402
+
 from coursekit.augment import FlipCrop  # noqa: E402
-from coursekit.data import normalization, tensor_loaders, write_json  # noqa: E402
-from coursekit.device import machine  # noqa: E402
+from coursekit.data import normalization, tensor_loaders  # noqa: E402
 from coursekit.models import LeNet5  # noqa: E402
 
-DEFAULT_JSON = ROOT / "benchmarks" / "results" / "lenet_step.json"
 CONFIGS = {  # name: (channels_last, fused AdamW)
     "NCHW, AdamW": (False, False),
     "NCHW, fused AdamW": (False, True),
@@ -55,11 +53,10 @@ def make_step(channels_last: bool, fused: bool):
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argument_parser(__file__, __doc__)
     parser.add_argument("--steps", type=int, default=100, help="training steps per round")
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
     args = parser.parse_args(argv)
 
     train, _ = tensor_loaders("mnist", batch_size=args.batch_size, seed=0)
@@ -83,17 +80,17 @@ def main(argv=None) -> dict:
     rows = [dict(config=name, channels_last=CONFIGS[name][0], fused_adamw=CONFIGS[name][1],
                  median_ms_per_step=statistics.median(v), min_ms_per_step=min(v), rounds_ms=v,
                  time_saved_vs_plain=1 - statistics.median(v) / base) for name, v in ms.items()]
-    print(f"{'configuration':<22}{'median ms/step':>15}{'min ms/step':>13}{'saved':>8}")
-    for r in rows:
-        print(f"{r['config']:<22}{r['median_ms_per_step']:>15.2f}{r['min_ms_per_step']:>13.2f}"
-              f"{100 * r['time_saved_vs_plain']:>7.0f}%")
+    table = format_table(
+        [("configuration", "<22", "s"), ("median ms/step", ">15", ".2f"), ("min ms/step", ">13", ".2f"),
+         ("saved", ">8", "s")],
+        [(r["config"], r["median_ms_per_step"], r["min_ms_per_step"], f"{100 * r['time_saved_vs_plain']:.0f}%")
+         for r in rows])
     report = dict(
         what="LeNet-5 training step (forward, loss, backward, AdamW) on MNIST batches, ms per step",
         batch_size=args.batch_size, steps_per_round=args.steps, rounds=args.rounds, results=rows,
-        machine=machine(),
+        machine=machine_record(),
     )
-    write_json(args.json, report)
-    print(f"wrote {args.json.relative_to(ROOT) if args.json.is_relative_to(ROOT) else args.json}")
+    write_report(args.json, report, table)
     return report
 
 

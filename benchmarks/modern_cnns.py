@@ -22,7 +22,6 @@ minutes on two cores; run it under the shared lock on a shared machine.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -32,14 +31,13 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run from a checkout, installed or not
-from coursekit.data import tensor_loaders, write_json  # noqa: E402
-from coursekit.device import machine  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/common.py, however this file is run
+from common import ROOT, argument_parser, format_table, machine_record, write_report  # noqa: E402
+
+from coursekit.data import tensor_loaders, tensor_splits  # noqa: E402
 from coursekit.models import count_flops, count_parameters  # noqa: E402
 from coursekit.profile import SECTIONS, settings  # noqa: E402
 
-DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "modern_cnns.json"
 TARGETS = (0.90, 0.92, 0.93)
 
 
@@ -179,20 +177,22 @@ def committed_times(notebook: str, label: str, root: Path = ROOT) -> dict | None
 
 def trained_times(model, epochs: int) -> dict:
     """Train on the full set with notebook 10's recipe (cpu-profile settings of "resnet": SGD + Nesterov,
-    one-cycle, flips, label smoothing); cumulative training seconds when each target is first met."""
+    one-cycle, flips, label smoothing), validating on the `val_size` images it holds out of the training
+    split; cumulative training seconds when each validation-accuracy target is first met, and the
+    final test accuracy."""
     from functools import partial
 
     from coursekit.augment import Augmented, FlipCrop
-    from coursekit.train import fit
+    from coursekit.train import evaluate, fit
 
     s = settings("resnet", "cpu")
-    train, test = tensor_loaders("fashion_mnist", batch_size=s.batch_size, seed=0)
+    train, val, test = tensor_splits("fashion_mnist", batch_size=s.batch_size, val_size=s.val_size, seed=0)
     if s.augment:
         train = Augmented(train, FlipCrop(padding=s.crop_padding, seed=0))
     optimizer = torch.optim.SGD(model.parameters(), lr=s.lr, momentum=0.9, nesterov=True, weight_decay=5e-4)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=s.lr, total_steps=epochs * len(train))
     loss_fn = partial(F.cross_entropy, label_smoothing=s.label_smoothing)
-    history = fit(model, train, test, epochs, optimizer, scheduler, device=torch.device("cpu"), loss_fn=loss_fn,
+    history = fit(model, train, val, epochs, optimizer, scheduler, device=torch.device("cpu"), loss_fn=loss_fn,
                   progress=False)
     times, elapsed = {}, 0.0
     for seconds, acc in zip(history.seconds, history.val_acc):
@@ -201,13 +201,13 @@ def trained_times(model, epochs: int) -> dict:
             key = f"{round(target * 100)}%"
             if acc >= target and key not in times:
                 times[key] = round(elapsed, 1)
-    times["final_accuracy"] = history.final_val_acc
+    times["final_val_accuracy"] = history.final_val_acc
+    times["final_accuracy"] = evaluate(model, test, device=torch.device("cpu"))[1]
     return times
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write the results")
+    parser = argument_parser(__file__, __doc__)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--steps", type=int, default=10, help="timed training steps per round")
     parser.add_argument("--full", action="store_true", help="train every model to measure time to accuracy")
@@ -249,25 +249,24 @@ def main(argv=None) -> dict:
             row["time_source"] = f"notebooks/{notebook}.ipynb (committed cpu run)"
         rows.append(row)
 
-    header = (f"{'model':16}{'params':>10}{'fwd MFLOP':>11}{'img/s':>9}{'GFLOP/s':>9}{'% peak':>8}"
-              f"   time to 90/92/93% (s)  final acc")
-    print(header)
-    print("-" * len(header))
+    columns = [("model", "<16", "s"), ("params", ">10", ","), ("fwd MFLOP", ">11", ".1f"), ("img/s", ">9", ".0f"),
+               ("GFLOP/s", ">9", ".2f"), ("% peak", ">8", ".1%"), ("   time to 90/92/93% (s)", "<27", "s"),
+               ("final acc", "", ".4f")]
+    table_rows = []
     for r in rows:
         t = r["time_to_accuracy_s"] or {}
         times = " / ".join(f"{t[k]:.0f}" if k in t else "-" for k in ("90%", "92%", "93%")) if t else "n/a"
-        final = f"{t['final_accuracy']:.4f}" if "final_accuracy" in t else "-"
-        print(f"{r['model']:16}{r['parameters']:>10,}{r['forward_mflops']:>11.1f}{r['train_images_per_s']:>9.0f}"
-              f"{r['achieved_gflops']:>9.2f}{100 * r['fraction_of_peak']:>7.1f}%   {times:<21}  {final}")
+        table_rows.append((r["model"], r["parameters"], r["forward_mflops"], r["train_images_per_s"],
+                           r["achieved_gflops"], r["fraction_of_peak"], f"   {times}", t.get("final_accuracy")))
+    table = format_table(columns, table_rows, rule=True)
 
     result = dict(
-        machine=machine(),
+        machine=machine_record(),
         peak_gflops={k: round(v, 1) for k, v in rates.items()}, batch_size=args.batch_size, steps=args.steps, full=args.full,
         note="achieved GFLOP/s = 3 x forward FLOPs of direct convolution (Conv2d + Linear, 2 per multiply-add) x training images/s; oneDNN may use fewer multiplications (e.g. Winograd), so more than 100% of the GEMM peak is possible",
         models=rows,
     )
-    write_json(args.json, result)
-    print(f"wrote {args.json.relative_to(ROOT) if args.json.is_relative_to(ROOT) else args.json}")
+    write_report(args.json, result, table)
     return result
 
 

@@ -14,7 +14,6 @@ Writes ``benchmarks/results/ops.json`` unless told otherwise.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import timeit
@@ -24,13 +23,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, installed or not
-from coursekit.data import write_json  # noqa: E402
-from coursekit.device import machine  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/common.py, however this file is run
+from common import argument_parser, format_table, machine_record, write_report  # noqa: E402
+
 from coursekit.ops import corr2d_multi  # noqa: E402
 
 TARGET_RATIO = 10.0
-DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "ops.json"
 
 
 def best_ms(functions: dict, repeat: int, number: int) -> dict:
@@ -50,8 +48,7 @@ def best_ms(functions: dict, repeat: int, number: int) -> dict:
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write the results")
+    parser = argument_parser(__file__, __doc__)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--number", type=int, default=5)
     args = parser.parse_args(argv)
@@ -75,11 +72,10 @@ def main(argv=None) -> dict:
 
     print(f"x {x.shape} float32, w {w.shape}; best of {args.repeat} x {args.number} calls, "
           f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
-    print(f"{'impl':<26}{'ms/call':>10}{'ratio':>8}")
-    print(f"{'torch F.conv2d':<26}{torch_ms:>10.3f}{1.0:>8.2f}")
-    print(f"{'coursekit corr2d_multi':<26}{ours_ms:>10.3f}{ratio:>8.2f}")
+    table = format_table([("impl", "<26", "s"), ("ms/call", ">10", ".3f"), ("ratio", ">8", ".2f")],
+                         [("torch F.conv2d", torch_ms, 1.0), ("coursekit corr2d_multi", ours_ms, ratio)])
     verdict = "met" if ratio <= TARGET_RATIO else "NOT met"
-    print(f"target ratio <= {TARGET_RATIO:g}: {verdict}")
+    table += f"\ntarget ratio <= {TARGET_RATIO:g}: {verdict}"
 
     results = {
         "corr2d_multi_ms": round(ours_ms, 4),
@@ -88,10 +84,9 @@ def main(argv=None) -> dict:
         "target_ratio": TARGET_RATIO,
         "target_met": ratio <= TARGET_RATIO,
         "shapes": {"x": list(x.shape), "w": list(w.shape), "dtype": "float32"},
-        "machine": dict(machine(), OPENBLAS_NUM_THREADS=os.environ.get("OPENBLAS_NUM_THREADS")),
+        "machine": machine_record(OPENBLAS_NUM_THREADS=os.environ.get("OPENBLAS_NUM_THREADS")),
     }
-    write_json(args.json, results)
-    print(f"wrote {args.json}")
+    write_report(args.json, results, table)
     return results
 
 

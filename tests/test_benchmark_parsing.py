@@ -49,3 +49,58 @@ def test_committed_times_without_a_label_reads_only_lines_that_start_with_the_re
 ])
 def test_lenet_time_to_counts_whole_epochs_up_to_the_first_hit(accuracies, seconds, expected):
     assert load("lenet_mnist").time_to(0.99, accuracies, seconds) == expected
+
+
+# --- the shared set-up: benchmarks/common.py ------------------------------------------------------
+
+SCRIPTS = ["ops", "lenet_mnist", "lenet_step", "modern_cnns"]
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_every_script_uses_the_shared_helper_and_answers_help(name, capsys):
+    module = load(name)
+    source = (ROOT / "benchmarks" / f"{name}.py").read_text()
+    assert "from common import" in source and "argparse.ArgumentParser(" not in source
+    assert "write_json(" not in source and "max_train_seconds" not in source
+    with pytest.raises(SystemExit) as exit_:
+        module.main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert "--json" in out and f"benchmarks/results/{name}.json" in out.replace("\n", "").replace(" ", "")
+
+
+def test_common_table_report_and_parser(tmp_path, capsys):
+    common = load("common")
+    text = common.format_table([("name", "<6", "s"), ("ms", ">8", ".2f"), ("n", ">6", ",")],
+                               [("a", 1.234, 1000), ("b", None, "text")], rule=True)
+    assert text.splitlines() == ["name        ms     n", "-" * 20, "a         1.23 1,000", "b            -  text"]
+    report = tmp_path / "out" / "r.json"
+    assert common.write_report(report, {"x": 1}, "a table") == report
+    assert json.loads(report.read_text()) == {"x": 1}
+    assert capsys.readouterr().out == f"a table\nwrote {report}\n"
+    args = common.argument_parser(str(ROOT / "benchmarks" / "thing.py"), "First line.\n\nMore.").parse_args([])
+    assert args.json == ROOT / "benchmarks" / "results" / "thing.json"
+    assert set(common.machine_record(extra=1)) >= {"extra"}
+    with pytest.raises(TypeError, match="convert it"):
+        common.write_report(report, {"x": object()})
+    assert json.loads(report.read_text()) == {"x": 1}
+
+
+def test_lenet_table_shows_runs_summary_and_targets():
+    lenet = load("lenet_mnist")
+    run = dict(seed=0, final_acc=0.9931, seconds_per_epoch=20.0, images_per_second=3000.0, time_to_99=40.0,
+               peak_rss_mb=500.0)
+    summary = dict(lenet_final_acc_mean=0.9931, lenet_final_acc_min=0.9931, lenet_seconds_per_epoch=20.0,
+                   lenet_images_per_second=3000.0, lenet_time_to_99_mean=40.0, lenet_peak_rss_mb=500.0,
+                   accuracy_target_met=True)
+    text = lenet.table([run], None, summary)
+    assert "LeNet-5 seed 0" in text and "0.9931" in text and "(0.9931)" in text
+    assert "accuracy target (mean and min >= 0.992): met" in text
+    no_time = dict(run, time_to_99=None)
+    assert "LeNet-5 seed 0" in lenet.table([no_time], None, dict(summary, lenet_time_to_99_mean=None))
+
+
+def test_modern_cnns_builds_its_models_from_the_profile_sections():
+    modern = load("modern_cnns")
+    assert modern._section("no-such-lesson") == {}
+    assert modern._section("resnet")["val_size"] == 5000

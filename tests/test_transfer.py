@@ -1,7 +1,6 @@
 """Transfer learning: the ants/bees loader (placeholder, hostile archive, manifest) and pretrained weights."""
 import hashlib
 import io
-import os
 import urllib.error
 import zipfile
 from pathlib import Path
@@ -11,6 +10,7 @@ import torch
 from PIL import Image
 
 from coursekit import data
+from coursekit.data import prepare
 from coursekit.checks import check, exercises
 from coursekit.models import imagenet as pt
 from coursekit.models.imagenet import (
@@ -68,9 +68,9 @@ def offline(tmp_path, monkeypatch):
         path.write_bytes(served["zip"])
         return path
 
-    monkeypatch.setattr(data, "_download", fake_download)
+    monkeypatch.setattr(prepare, "_download", fake_download)
     manifest = {rel: hashlib.sha256(p).hexdigest() for rel, p in FILES.items()}
-    monkeypatch.setattr(data, "read_manifest", lambda name=None: dict(manifest))
+    monkeypatch.setattr(prepare, "read_manifest", lambda name=None: dict(manifest))
     return {"data": tmp_path / "data", "served": served, "manifest": manifest}
 
 
@@ -118,6 +118,8 @@ def test_project_manifest_lists_the_published_counts():
 def test_project_manifest_matches_the_mirror_copy():
     root = data.prepare_hymenoptera()
     data.verify_manifest(root, data.read_manifest())
+    # the extraction cap is derived from this total
+    assert sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) == data.HYMENOPTERA_PAYLOAD_BYTES
 
 
 # --- download, manifest, hostile archive ---------------------------------------------------------
@@ -170,9 +172,129 @@ def test_offline_without_mirror_says_how_to_supply(offline, monkeypatch):
     def no_network(url, directory):
         raise urllib.error.URLError("no network in tests")
 
-    monkeypatch.setattr(data, "_download", no_network)
+    monkeypatch.setattr(prepare, "_download", no_network)
     with pytest.raises(data.DatasetUnavailable, match=data.MIRROR_ENV):
         data.prepare_hymenoptera()
+
+
+# --- the set is verified wherever it comes from ------------------------------------------------
+
+def write_tree(root: Path, files: dict) -> Path:
+    for rel, payload in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(payload)
+    return root
+
+
+@pytest.fixture
+def mirrored(offline, tmp_path, monkeypatch):
+    """`offline`, plus a mirror holding hymenoptera_data/ with the manifest's files."""
+    mirror = tmp_path / "mirror"
+    write_tree(mirror / "hymenoptera_data", FILES)
+    monkeypatch.setenv(data.MIRROR_ENV, str(mirror))
+    return dict(offline, mirror=mirror, tree=mirror / "hymenoptera_data")
+
+
+def test_the_mirror_copy_is_verified_against_the_manifest(mirrored):
+    (mirrored["tree"] / "val/ants/a2.jpg").write_bytes(jpeg_bytes("green"))  # same name, other photo
+    with pytest.raises(data.ChecksumMismatch, match=r"differ from the manifest's sha256.*'val/ants/a2\.jpg'"):
+        data.prepare_hymenoptera()
+    assert files_in(mirrored["data"]) == []
+
+
+def test_the_mirror_copy_with_missing_and_extra_files_names_them_all(mirrored):
+    (mirrored["tree"] / "train/bees/b1.jpg").unlink()
+    (mirrored["tree"] / "val/ants/a2.jpg").unlink()
+    (mirrored["tree"] / "val/bees/new.jpg").write_bytes(jpeg_bytes("blue"))
+    with pytest.raises(data.ChecksumMismatch) as err:
+        data.prepare_hymenoptera()
+    message = str(err.value)
+    assert "2 file(s) of the manifest are missing: 'train/bees/b1.jpg', 'val/ants/a2.jpg'" in message
+    assert "1 file(s) are not in the manifest: 'val/bees/new.jpg'" in message
+    assert "Nothing was copied" in message and files_in(mirrored["data"]) == []
+
+
+def test_a_mirror_link_leading_outside_is_refused(mirrored, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_bytes(FILES["val/bees/b2.jpg"])
+    (mirrored["tree"] / "val/bees/b2.jpg").unlink()
+    (mirrored["tree"] / "val/bees/b2.jpg").symlink_to(secret)
+    with pytest.raises(data.UnsafeLink, match=r"b2\.jpg: this mirror file is a symbolic link to .*secret\.txt"):
+        data.prepare_hymenoptera()
+    assert files_in(mirrored["data"]) == []
+
+
+def test_the_set_already_in_data_is_verified_once_and_rechecked_when_it_changes(mirrored, monkeypatch):
+    from coursekit import files
+
+    root = data.prepare_hymenoptera()
+    calls = []
+    real = files.sha256_file
+    monkeypatch.setattr(files, "sha256_file", lambda p: calls.append(p) or real(p))
+    data.prepare_hymenoptera()
+    data.hymenoptera()
+    assert calls == []  # verified when installed: a stat of each file is enough now
+    (root / "train/ants/a1.jpg").write_bytes(b"\xff\xd8 a damaged photo")
+    with pytest.raises(data.ChecksumMismatch, match=r"'train/ants/a1\.jpg'.*Delete .*hymenoptera_data"):
+        data.prepare_hymenoptera()
+
+
+def test_extra_and_missing_files_in_data_are_named(mirrored):
+    root = data.prepare_hymenoptera()
+    (root / "train/bees/b1.jpg").unlink()
+    (root / "train/bees/mine.jpg").write_bytes(jpeg_bytes("pink"))
+    with pytest.raises(data.ChecksumMismatch, match=r"missing: 'train/bees/b1\.jpg'.*not in the manifest: "
+                                                    r"'train/bees/mine\.jpg'"):
+        data.hymenoptera()
+
+
+def test_a_zip_in_the_mirror_is_used(offline, tmp_path, monkeypatch):
+    (tmp_path / "mirror").mkdir()
+    (tmp_path / "mirror" / "hymenoptera_data.zip").write_bytes(offline["served"]["zip"])
+    monkeypatch.setenv(data.MIRROR_ENV, str(tmp_path / "mirror"))
+    monkeypatch.setattr(prepare, "_download", lambda url, directory: pytest.fail("must not download"))
+    assert files_in(data.prepare_hymenoptera()) == sorted(FILES)
+
+
+@pytest.mark.parametrize("cut", [0.5, 0.97])
+def test_a_truncated_zip_in_the_mirror_is_named_in_one_paragraph(offline, tmp_path, monkeypatch, cut):
+    blob = zip_of(FILES)
+    archive = tmp_path / "mirror" / "hymenoptera_data.zip"
+    archive.parent.mkdir()
+    archive.write_bytes(blob[: int(len(blob) * cut)])
+    monkeypatch.setenv(data.MIRROR_ENV, str(archive.parent))
+    with pytest.raises(data.CorruptArchive, match="truncated or damaged") as err:
+        data.prepare_hymenoptera()
+    assert str(err.value).startswith(str(archive)) and "\n" not in str(err.value)
+    assert err.value.__cause__ is None
+    assert files_in(offline["data"]) == []
+
+
+def test_extraction_stops_at_the_manifest_total(offline, monkeypatch):
+    from coursekit.data import catalog
+
+    monkeypatch.setattr(catalog, "HYMENOPTERA_MAX_BYTES", 1000)
+    with pytest.raises(data.CorruptArchive, match=r"more than the 1,000 expected; nothing was extracted"):
+        data.prepare_hymenoptera()
+    assert files_in(offline["data"]) == []
+
+
+def test_extraction_counts_the_bytes_it_writes_too(tmp_path):
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("a.bin", bytes(3000))
+        zf.writestr("b.bin", bytes(3000))
+    with pytest.raises(data.CorruptArchive, match="more than the 4,000 expected"):
+        data.safe_extract(archive, tmp_path / "out", max_bytes=4000)
+    assert files_in(tmp_path / "out") == []
+
+
+def test_a_killed_preparation_leaves_a_partial_folder_that_the_next_run_removes(offline):
+    stale = offline["data"] / ".hymenoptera_data.0x1.partial"
+    write_tree(stale / "hymenoptera_data", {"train/ants/half.jpg": b"\xff"})
+    root = data.prepare_hymenoptera()
+    assert files_in(root) == sorted(FILES)
+    assert sorted(p.name for p in offline["data"].iterdir()) == ["hymenoptera_data"]
 
 
 # --- pretrained weights -----------------------------------------------------------------------------

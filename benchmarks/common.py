@@ -1,0 +1,76 @@
+"""What every benchmark script shares: finding the checkout, its command line, and its report.
+
+A script starts with::
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # this folder, however the script is run
+    from common import ROOT, argument_parser, machine_record, format_table, write_report
+
+Importing this module puts the project root on ``sys.path``, so ``import coursekit`` works from a
+checkout whether or not the package is installed.
+
+- `argument_parser(script, doc)`: an ``argparse`` parser described by the first line of the
+  script's docstring, with ``--json`` defaulting to ``benchmarks/results/<script name>.json``;
+- `machine_record(**extra)`: `coursekit.device.machine()` (CPU, threads, versions) plus `extra`;
+- `format_table(columns, rows)`: fixed-width text table;
+- `write_report(path, report, table)`: print the table, write the JSON atomically, say where.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # run from a checkout, installed or not
+
+from coursekit.files import write_json  # noqa: E402
+
+
+def argument_parser(script: str, doc: str | None) -> argparse.ArgumentParser:
+    """A parser for benchmark `script` (its ``__file__``) described by the first line of `doc`.
+
+    It has ``--json PATH``, where the report goes: ``benchmarks/results/<script stem>.json`` by default.
+    """
+    description = doc.strip().splitlines()[0] if doc and doc.strip() else None
+    parser = argparse.ArgumentParser(prog=Path(script).name, description=description)
+    parser.add_argument("--json", type=Path, default=RESULTS / f"{Path(script).stem}.json",
+                        help="where to write the results (default: %(default)s)")
+    return parser
+
+
+def machine_record(**extra) -> dict:
+    """The machine the numbers were measured on (`coursekit.device.machine()`), plus `extra` entries."""
+    from coursekit.device import machine
+
+    return dict(machine(), **extra)
+
+
+def format_table(columns: list[tuple[str, str, str]], rows: list, rule: bool = False) -> str:
+    """A fixed-width table: `columns` are (header, alignment+width such as "<26" or ">10", value format
+    such as ".2f" or ",") and each row holds one value per column (None prints as "-"; a string is
+    shown as it is, whatever the column's format)."""
+    def cell(value, align, spec):
+        text = "-" if value is None else value if isinstance(value, str) else format(value, spec)
+        return format(text, align)
+
+    header = "".join(format(h, align) for h, align, _ in columns)
+    lines = [header] + (["-" * len(header)] if rule else [])
+    lines += ["".join(cell(v, align, spec) for v, (_, align, spec) in zip(row, columns)) for row in rows]
+    return "\n".join(lines)
+
+
+def shown(path: Path) -> str:
+    """`path` relative to the project when it lies inside it (as the reports print it)."""
+    path = Path(path).resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def write_report(path: Path, report: dict, table: str | None = None) -> Path:
+    """Print `table` (if any), write `report` as JSON to `path` atomically and print where it went."""
+    if table:
+        print(table)
+    write_json(path, report)
+    print(f"wrote {shown(path)}")
+    return Path(path)
