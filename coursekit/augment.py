@@ -19,12 +19,59 @@ the plain test loader.
 """
 from __future__ import annotations
 
+import numbers
+
 import torch
 
 
 def _check_batch(x: torch.Tensor) -> None:
-    if not isinstance(x, torch.Tensor) or x.ndim != 4:
-        raise ValueError(f"expected a batch tensor (N, C, H, W), got {getattr(x, 'shape', type(x))}")
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"expected a batch tensor (N, C, H, W), got {type(x).__name__}; convert with torch.as_tensor")
+    if x.ndim != 4:
+        raise ValueError(f"expected a batch tensor (N, C, H, W), got shape {tuple(x.shape)}"
+                         + ("; add the channel axis with x[:, None]" if x.ndim == 3 else ""))
+
+
+def _check_padding(padding, name: str = "padding") -> int:
+    if isinstance(padding, bool) or not isinstance(padding, numbers.Integral):
+        raise TypeError(f"{name} must be an int number of pixels, got {type(padding).__name__} {padding!r}")
+    if padding < 0:
+        raise ValueError(f"{name} must be >= 0 pixels, got {padding}")
+    return int(padding)
+
+
+def _check_probability(p, name: str) -> float:
+    if isinstance(p, bool) or not isinstance(p, numbers.Real):
+        raise TypeError(f"{name} must be a probability (a number in [0, 1]), got {type(p).__name__} {p!r}")
+    if not 0.0 <= p <= 1.0:  # also False for NaN
+        raise ValueError(f"{name} must be a probability in [0, 1], got {p}")
+    return float(p)
+
+
+def _check_fill(fill) -> None:
+    if isinstance(fill, torch.Tensor) and fill.numel() == 1 and not fill.dtype == torch.bool:
+        return  # a one-element tensor such as -mean / std computed with torch
+    if fill is not None and (isinstance(fill, bool) or not isinstance(fill, numbers.Real)):
+        raise TypeError(f"fill must be a number or None (repeat the edge pixel), got {type(fill).__name__} {fill!r}")
+
+
+def _check_generator(generator) -> None:
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}; "
+                        f"make one with torch.Generator().manual_seed(seed)")
+
+
+def _check_offsets(n: int, dy, dx, flip) -> None:
+    for name, t in (("dy", dy), ("dx", dx), ("flip", flip)):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"{name} must be a tensor of shape ({n},), got {type(t).__name__}")
+        if t.shape != (n,):
+            raise ValueError(f"{name} must have shape ({n},) (one value per image), got {tuple(t.shape)}")
+    for name, t in (("dy", dy), ("dx", dx)):
+        if t.dtype.is_floating_point or t.dtype == torch.bool or t.is_complex():
+            raise TypeError(f"{name} must hold integer pixel shifts, got {t.dtype}")
+    if flip.dtype != torch.bool:
+        raise TypeError(f"flip must be a bool tensor (True: mirror that image), got {flip.dtype}")
 
 
 def shift_flip(x: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, flip: torch.Tensor,
@@ -36,6 +83,8 @@ def shift_flip(x: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, flip: torch.
     `fill`, or repeat the nearest edge pixel when `fill` is None. dy, dx: int64 (N,); flip: bool (N,).
     """
     _check_batch(x)
+    _check_offsets(len(x), dy, dx, flip)
+    _check_fill(fill)
     n, c, h, w = x.shape
     rows = torch.arange(h, device=x.device).expand(n, h) - dy.to(x.device)[:, None]       # (N, H)
     cols = torch.arange(w, device=x.device).expand(n, w) - dx.to(x.device)[:, None]       # (N, W)
@@ -51,6 +100,11 @@ def shift_flip(x: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, flip: torch.
 
 def random_offsets(n: int, padding: int, flip_p: float, generator: torch.Generator | None = None):
     """Draw per-image shifts dy, dx in -padding..padding (int64 (n,)) and flips (bool (n,), P = flip_p)."""
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+        raise ValueError(f"n must be a number of images >= 0, got {n!r}")
+    padding = _check_padding(padding)
+    _check_probability(flip_p, "flip_p")
+    _check_generator(generator)
     dy = torch.randint(-padding, padding + 1, (n,), generator=generator)
     dx = torch.randint(-padding, padding + 1, (n,), generator=generator)
     flip = torch.rand(n, generator=generator) < flip_p
@@ -61,12 +115,14 @@ def random_crop(x: torch.Tensor, padding: int, generator: torch.Generator | None
                 fill: float | None = None) -> torch.Tensor:
     """Random crop of each image after padding it by `padding` pixels: (N, C, H, W) -> same shape."""
     _check_batch(x)
+    _check_fill(fill)
     return shift_flip(x, *random_offsets(len(x), padding, 0.0, generator), fill=fill)
 
 
 def random_hflip(x: torch.Tensor, generator: torch.Generator | None = None, p: float = 0.5) -> torch.Tensor:
     """Mirror each image left-right with probability `p`: (N, C, H, W) -> same shape."""
     _check_batch(x)
+    _check_probability(p, "p")
     return shift_flip(x, *random_offsets(len(x), 0, p, generator))
 
 
@@ -79,10 +135,10 @@ class FlipCrop:
     """
 
     def __init__(self, padding: int = 2, flip_p: float = 0.5, seed: int = 0, fill: float | None = None):
-        if padding < 0:
-            raise ValueError(f"padding must be >= 0, got {padding}")
-        if not 0.0 <= flip_p <= 1.0:
-            raise ValueError(f"flip_p must be a probability, got {flip_p}")
+        padding, flip_p = _check_padding(padding), _check_probability(flip_p, "flip_p")
+        _check_fill(fill)
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+            raise TypeError(f"seed must be an int, got {type(seed).__name__} {seed!r}")
         self.padding, self.flip_p, self.fill = padding, flip_p, fill
         self.generator = torch.Generator().manual_seed(seed)
 
@@ -102,6 +158,10 @@ class Augmented:
     """
 
     def __init__(self, loader, fn):
+        if loader is None or not hasattr(loader, "__iter__") or isinstance(loader, (torch.Tensor, str)):
+            raise TypeError(f"loader must be an iterable of (x, y) batches, got {type(loader).__name__}")
+        if not callable(fn):
+            raise TypeError(f"fn must be a function of a batch, e.g. FlipCrop(padding=2), got {type(fn).__name__}")
         self.loader, self.fn = loader, fn
 
     def __len__(self) -> int:

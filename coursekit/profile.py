@@ -123,7 +123,7 @@ class Settings(Mapping):
     def __getitem__(self, key):
         try:
             return self._values[key]
-        except KeyError:
+        except (KeyError, TypeError):  # TypeError: an unhashable key such as a list
             raise UnknownName(f"key of settings({self._section!r})", key, self._values) from None
 
     def __iter__(self):
@@ -165,6 +165,11 @@ def current_profile() -> str:
 
 def settings(section: str, profile: str | None = None) -> Settings:
     """The numbers lesson `section` uses in `profile` (default: the active profile)."""
+    if not isinstance(section, str):
+        raise TypeError(f"settings() takes a lesson name such as 'lenet', got {type(section).__name__} {section!r}")
+    if profile is not None and not isinstance(profile, str):
+        raise TypeError(f"settings() profile must be one of {', '.join(PROFILES)} or None, "
+                        f"got {type(profile).__name__} {profile!r}")
     if section not in SECTIONS:
         raise UnknownName("lesson", section, SECTIONS)
     profile = profile or current_profile()

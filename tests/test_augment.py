@@ -74,12 +74,34 @@ def test_flip_probability_and_degenerate_settings():
     assert 0.45 < flipped.float().mean().item() < 0.55
     assert torch.equal(FlipCrop(padding=0, flip_p=0.0)(x), x)
     assert torch.equal(FlipCrop(padding=0, flip_p=1.0)(x), x.flip(-1))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="padding must be >= 0 pixels, got -1"):
         FlipCrop(padding=-1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"flip_p must be a probability in \[0, 1\], got 1.5"):
         FlipCrop(flip_p=1.5)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\), got shape \(3, 4, 4\)"):
         FlipCrop()(torch.zeros(3, 4, 4))
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda x: random_crop(x, -1), ValueError, "padding must be >= 0"),
+    (lambda x: random_crop(x, 1.5), TypeError, "padding must be an int"),
+    (lambda x: random_crop(x, True), TypeError, "padding must be an int"),
+    (lambda x: random_hflip(x, p=-0.5), ValueError, r"p must be a probability in \[0, 1\], got -0.5"),
+    (lambda x: random_hflip(x, p=float("inf")), ValueError, "p must be a probability"),
+    (lambda x: random_crop(x, 1, fill=True), TypeError, "fill must be a number or None"),
+])
+def test_bad_arguments_are_refused_before_any_work(call, error, message):
+    with pytest.raises(error, match=message):
+        call(batch(dtype=torch.float32))
+
+
+def test_edge_settings_are_accepted():
+    x = batch(n=3, dtype=torch.float32)
+    assert torch.equal(random_hflip(x, p=0), x) and torch.equal(random_hflip(x, p=1), x.flip(-1))
+    assert torch.equal(random_crop(x, 0), x)
+    none = [torch.zeros(0, dtype=t) for t in (torch.long, torch.long, torch.bool)]
+    assert torch.equal(shift_flip(x[:0], *none), x[:0])
+    assert FlipCrop(padding=0, flip_p=1, seed=0).flip_p == 1.0
 
 
 @settings(max_examples=30, deadline=None)

@@ -37,8 +37,36 @@ def test_override_to_missing_device_is_an_error(monkeypatch):
     with pytest.raises(RuntimeError, match="CUDA is not available"):
         device.get_device()
     monkeypatch.setenv(device.DEVICE_ENV, "toaster")
-    with pytest.raises(ValueError, match="not a device name"):
+    with pytest.raises(ValueError, match="unknown device in COURSEKIT_DEVICE 'toaster'; choose one of: cpu, cuda"):
         device.get_device()
+
+
+@pytest.mark.parametrize("name", ["meta", "xla", "xpu", "ipu", "cuda:", "cuda:-1", "cpu cuda", "vulkan"])
+def test_only_training_devices_are_accepted(monkeypatch, name):
+    """torch.device accepts meta, xla, xpu...; the course trains on cpu, cuda, cuda:N and mps only."""
+    monkeypatch.setenv(device.DEVICE_ENV, name)
+    with pytest.raises(UnknownName, match=f"COURSEKIT_DEVICE {name!r}; choose one of: cpu, cuda, cuda:N, mps"):
+        device.get_device()
+
+
+@pytest.mark.parametrize("text, expected", [("cpu", "cpu"), (" CPU ", "cpu"), ("cuda", "cuda"), ("cuda:1", "cuda:1"),
+                                            ("mps", "mps")])
+def test_accepted_names_and_availability(monkeypatch, text, expected):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(device, "_mps_available", lambda: True)
+    monkeypatch.setenv(device.DEVICE_ENV, text)
+    assert device.get_device() == torch.device(expected)
+    assert device.resolve_device(text) == torch.device(expected)
+    assert device.resolve_device(torch.device(expected)) == torch.device(expected)
+
+
+def test_resolve_device_defaults_to_get_device(monkeypatch):
+    monkeypatch.setenv(device.DEVICE_ENV, "cpu")
+    assert device.resolve_device(None) == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(RuntimeError, match="device='cuda:0' but CUDA is not available"):
+        device.resolve_device(torch.device("cuda:0"))
 
 
 def test_seed_everything_repeats_all_three_generators():
@@ -51,6 +79,10 @@ def test_seed_everything_repeats_all_three_generators():
     assert draw() == first
     device.seed_everything(8)
     assert draw() != first
+    device.seed_everything(np.int64(7))  # NumPy integers are ints too
+    assert draw() == first
+    with pytest.raises(TypeError, match="seed must be an int"):
+        device.seed_everything("7")
 
 
 def test_environment_report_names_versions_and_device(monkeypatch):
@@ -91,6 +123,8 @@ def test_settings_by_profile():
         ci.epochz
     with pytest.raises(UnknownName, match="unknown lesson 'lenet7'; choose one of: alexnet"):
         profile.settings("lenet7")
+    with pytest.raises(TypeError, match="takes a lesson name such as 'lenet', got int 8"):
+        profile.settings(8)
 
 
 @pytest.mark.parametrize("section", sorted(profile.SECTIONS))
