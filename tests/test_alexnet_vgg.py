@@ -12,6 +12,13 @@ from coursekit.models.vgg import CONFIGS, VGG16, receptive_fields, vgg_block
 SMALL_VGG = [(2, 16), (2, 32), (2, 64)]
 
 
+@pytest.fixture
+def meta_device():
+    """Build on PyTorch's "meta" device: shapes only, so counting needs no memory and no initialisation."""
+    with torch.device("meta"):
+        yield
+
+
 def copy_weights_in_order(source: nn.Module, target: nn.Module) -> None:
     """Copy every parameter and buffer of `source` into `target`, matched by order and shape."""
     src = list(source.state_dict().values())
@@ -44,12 +51,15 @@ def test_vgg16_is_torchvisions_vgg16():
         torch.testing.assert_close(ours(x), theirs(x))
 
 
+@pytest.mark.usefixtures("meta_device")
 @pytest.mark.parametrize("name", ["vgg11", "vgg13", "vgg19"])
 def test_other_vgg_configurations_match_torchvision(name):
-    assert count_parameters(VGG(CONFIGS[name])) == count_parameters(getattr(torchvision.models, name)(weights=None))
-    assert count_parameters(VGG(name)) == count_parameters(VGG(CONFIGS[name]))
+    ours, theirs = VGG(CONFIGS[name]), getattr(torchvision.models, name)(weights=None)
+    assert [p.shape for p in ours.parameters()] == [p.shape for p in theirs.parameters()]
+    assert count_parameters(VGG(name)) == count_parameters(ours) == count_parameters(theirs)
 
 
+@pytest.mark.usefixtures("meta_device")
 def test_imagenet_shapes_of_alexnet_and_vgg16():
     rows = {r.name: r.output_shape for r in summary(AlexNet(), (3, 224, 224))}
     assert rows["features.0"] == (64, 55, 55)
@@ -147,17 +157,22 @@ def test_bad_arguments_are_rejected():
 
 
 def test_exercises_accept_the_right_answers_only():
+    side = 256
+    for k, s, p in [(11, 4, 2), (3, 2, 0), (5, 1, 2), (3, 2, 0), (3, 1, 1), (3, 2, 0)]:  # conv/pool chain
+        side = (side + 2 * p - k) // s + 1
+    fc6 = lambda pooled: 256 * pooled * pooled * 4096 + 4096  # noqa: E731
     right = {
-        "modern.alexnet_conv1_size": 55,
-        "modern.alexnet_fc6_parameters": 256 * 6 * 6 * 4096 + 4096,
-        "modern.three_convs_receptive_field": 7,
-        "modern.three_convs_weights": 3 * 3 * 3 * 256 * 256,
+        "modern.alexnet_features_256": (256, side, side),
+        "modern.alexnet_pooled3_parameters": 61_100_840 - fc6(6) + fc6(3),
+        "modern.small_alexnet_receptive_field": 42,  # 3, +1 (pool), +4*2, +1*2 (pool), +2*4 three times, +1*4
+        "modern.two_convs_saving": (5 * 5 - 2 * 3 * 3) * 256 * 256,
         "modern.vgg11_parameters": 132_863_336,
-        "modern.small_alexnet_features_shape": (64, 3, 3),
+        "modern.small_alexnet_features_32": (64, 4, 4),
     }
+    assert side == 7
     for key, answer in right.items():
         assert check(key, answer), key
         assert not check(key, None)
-    assert not check("modern.alexnet_conv1_size", 54)
-    assert not check("modern.small_alexnet_features_shape", (64, 4, 4))
+    assert not check("modern.small_alexnet_features_32", (64, 3, 3))
+    assert not check("modern.small_alexnet_receptive_field", 38)
     assert "132863336" not in check("modern.vgg11_parameters", 1).message

@@ -193,3 +193,16 @@ def test_the_papers_parameter_count_is_sixty_thousand():
     counts = paper_parameter_counts()
     assert counts["C3"] == (6 * 3 + 9 * 4 + 6) * 25 + 16 == 1516
     assert sum(counts.values()) == 60_000
+
+
+def test_exercise_answers_match_hand_counts():
+    from coursekit.checks import check
+
+    connections = 6 * 3 + 9 * 4 + 6                          # S2 maps read by the sixteen C3 maps
+    assert check("lenet.parameters_rgb", 61_706 + 6 * 5 * 5 * 2)  # only C1 sees the two extra channels
+    assert check("lenet.c3_connections_1998", (connections * 25 + 16) * 10 * 10)
+    assert check("lenet.s4_shape_32", (16, 6, 6))             # 32 -> 32 -> 16 -> 12 -> 6
+    assert check("lenet.dense_first_layer", 28 * 28 * 6 * 28 * 28 + 6 * 28 * 28)
+    assert check("lenet.c5_as_convolution", (120, 1, 1))
+    assert not check("lenet.s4_shape_32", (16, 5, 5))
+    assert count_parameters(LeNet5()) == 61_706

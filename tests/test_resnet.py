@@ -8,18 +8,28 @@ from coursekit.models import (Bottleneck, DenseBlock, ResidualBlock, ResNet, Tra
                               count_parameters, flops_by_layer)
 
 
+@pytest.fixture
+def meta_device():
+    """Build on PyTorch's "meta" device: shapes only, so counting needs no memory and no initialisation."""
+    with torch.device("meta"):
+        yield
+
+
+@pytest.mark.usefixtures("meta_device")
 def test_resnet18_and_resnet50_match_torchvision_parameter_counts():
     ours18, ours50 = ResNet.resnet18(), ResNet.resnet50()
     assert count_parameters(ours18) == count_parameters(torchvision.models.resnet18(weights=None)) == 11_689_512
     assert count_parameters(ours50) == count_parameters(torchvision.models.resnet50(weights=None)) == 25_557_032
 
 
+@pytest.mark.usefixtures("meta_device")
 def test_resnet18_and_resnet50_parameter_shapes_match_torchvision_in_order():
     for ours, theirs in [(ResNet.resnet18(), torchvision.models.resnet18(weights=None)),
                          (ResNet.resnet50(), torchvision.models.resnet50(weights=None))]:
         assert [p.shape for p in ours.parameters()] == [p.shape for p in theirs.parameters()]
 
 
+@pytest.mark.usefixtures("meta_device")
 @pytest.mark.parametrize("build, final", [(ResNet.resnet18, 512), (ResNet.resnet50, 2048)])
 def test_imagenet_resnets_output_shapes(build, final):
     model = build(num_classes=7).eval()
@@ -142,6 +152,7 @@ def test_flop_counter_matches_hand_counts():
     assert flops_by_layer(mlp, (3, 2, 2)) == {"1": 2 * 12 * 5 + 5, "3": 2 * 5 * 2}
 
 
+@pytest.mark.usefixtures("meta_device")  # FLOPs follow from the shapes alone
 def test_flop_counter_on_resnets_is_in_the_published_range():
     # He et al. (2016), Table 1: 1.8 and 3.8 GFLOPs -- which there means multiply-adds.
     macs18 = count_flops(ResNet.resnet18(), (3, 224, 224)) / 2
@@ -153,10 +164,16 @@ def test_flop_counter_on_resnets_is_in_the_published_range():
 def test_exercise_answers_match_hand_counts():
     from coursekit.checks import check
 
-    assert check("resnet.block_parameters", 2 * (64 * 64 * 9) + 2 * (2 * 64))
-    assert check("resnet.projection_parameters", 64 * 128 + 2 * 128)
-    assert check("resnet.bottleneck_parameters", 256 * 64 + 64 * 64 * 9 + 64 * 256 + 2 * (64 + 64 + 256))
-    assert check("resnet.stage3_shape", (4 * 256, 224 // 16, 224 // 16))
+    projections = sum(c_in * c_out + 2 * c_out for c_in, c_out in [(64, 128), (128, 256), (256, 512)])
+    side = 300
+    for k, s, p in [(7, 2, 3), (3, 2, 1), (3, 2, 1), (3, 2, 1)]:  # stem conv, max-pool, stages 2 and 3
+        side = (side + 2 * p - k) // s + 1
+    assert check("resnet.block128_parameters", 2 * (128 * 128 * 9) + 2 * (2 * 128))
+    assert check("resnet.resnet18_projections", projections) and projections == 173_824
+    assert check("resnet.bottleneck1024_parameters",
+                 1024 * 256 + 256 * 256 * 9 + 256 * 1024 + 2 * (256 + 256 + 1024))
+    assert check("resnet.stage3_shape_300", (4 * 256, side, side)) and side == 19
     assert check("resnet.small_depth", 2 * 3 * 7 + 2)
     assert check("resnet.dense_channels", 24 + 6 * 12)
     assert not check("resnet.small_depth", 2 * 3 * 7)
+    assert not check("resnet.stage3_shape_300", (1024, 18, 18))

@@ -266,3 +266,155 @@ def test_conv_and_pool_draw_once_displayed():
         ex.controls["stride" if isinstance(ex, widgets.PoolExplorer) else "step"].value = 1
         assert png_of(ex) != before
     assert plt.get_fignums() == []
+
+
+# ----------------------------------------------------------------------------------------------
+# Out-of-range values: refused with a ValueError naming the range; state and controls always agree
+
+
+def controls_agree(ex) -> None:
+    """Every control shows exactly the explorer's state."""
+    c = ex.controls
+    if isinstance(ex, widgets.ConvExplorer):
+        assert (c["padding"].value, c["stride"].value, c["step"].value) == (ex.padding, ex.stride, ex.step)
+        assert c["play"].value == ex.step and c["filter"].value == ex.filter
+        cells = np.array([cell.value for cell in c["kernel"].children]).reshape(3, 3)
+        assert_array_equal(cells, ex.kernel)
+        assert c["step"].min <= ex.step <= c["step"].max
+    elif isinstance(ex, widgets.PaddingStrideExplorer):
+        assert {name: c[name].value for name in "nfps"} == {name: getattr(ex, name) for name in "nfps"}
+    else:
+        assert (c["mode"].value, c["size"].value, c["stride"].value) == (ex.mode, ex.size, ex.stride)
+        assert c["size"].max == c["stride"].max == max(5, *ex.image.shape)
+    for name, control in c.items():  # every int state lies within its slider's range
+        if isinstance(control, widgets.widgets.IntSlider) and name != "step":
+            assert (control.min, control.max) == ex._range(name)
+
+
+EXPLORERS = {"conv": widgets.conv_explorer, "padding_stride": widgets.padding_stride_explorer,
+             "pool": widgets.pool_explorer}
+
+
+@pytest.mark.parametrize("make, kwargs, words", [
+    ("conv", dict(padding=10), ["padding", "0 to 3", "10"]),
+    ("conv", dict(padding=-1), ["padding", "0 to 3", "-1"]),
+    ("conv", dict(stride=-2), ["stride", "1 to 3", "-2"]),
+    ("conv", dict(stride=0), ["stride", "1 to 3"]),
+    ("conv", dict(padding=1.5), ["padding", "integer", "1.5"]),
+    ("conv", dict(padding=True), ["padding", "integer", "True"]),
+    ("conv", dict(kernel="blurry"), ["unknown filter 'blurry'", "sobel_vertical"]),
+    ("conv", dict(kernel=np.ones((2, 2))), ["3×3", "(2, 2)"]),
+    ("conv", dict(kernel=[["a", "b", "c"]] * 3), ["kernel", "numbers"]),
+    ("conv", dict(image=np.arange(5)), ["image", "2-D", "(5,)"]),
+    ("conv", dict(image=np.zeros((2, 2, 2))), ["image", "2-D", "(2, 2, 2)"]),
+    ("conv", dict(image=np.full((3, 3), np.nan)), ["image", "finite"]),
+    ("conv", dict(image=np.array([["x"]])), ["image", "real numbers"]),
+    ("padding_stride", dict(p=10), ["p", "0 to 3", "10"]),
+    ("padding_stride", dict(s=-1), ["s", "1 to 4"]),
+    ("padding_stride", dict(n=0), ["n", "1 to 12"]),
+    ("padding_stride", dict(n=13), ["n", "1 to 12"]),
+    ("padding_stride", dict(f=8), ["f", "1 to 7"]),
+    ("pool", dict(size=0), ["size", "1 to 5"]),
+    ("pool", dict(stride=6), ["stride", "1 to 5"]),
+    ("pool", dict(mode="median"), ["unknown pooling mode 'median'", "max"]),
+    ("pool", dict(image=np.ones(4)), ["image", "2-D"]),
+])
+def test_out_of_range_construction_is_refused_with_the_range(make, kwargs, words):
+    with pytest.raises(ValueError) as caught:
+        EXPLORERS[make](**kwargs)
+    for word in words:
+        assert word in str(caught.value)
+
+
+@pytest.mark.parametrize("make, kwargs", [
+    ("conv", dict(padding=3, stride=3)),
+    ("conv", dict(image=np.ones((1, 1)))),                    # kernel larger than the image
+    ("conv", dict(image=np.ones((1, 1)), padding=3, stride=3)),
+    ("conv", dict(image=np.ones((1, 9)), kernel=np.eye(3))),
+    ("conv", dict(image=np.arange(16, dtype=np.uint8).reshape(4, 4), kernel="box_blur")),
+    ("padding_stride", dict(n=1, f=7, p=0, s=4)),              # window larger than the input
+    ("padding_stride", dict(n=12, f=1, p=3, s=4)),
+    ("pool", dict(size=5)),                                    # window larger than the 4x4 input
+    ("pool", dict(image=np.ones((1, 1)), size=5, stride=5, mode="sum")),
+    ("pool", dict(image=np.ones((9, 2)), size=9, stride=1, mode="avg")),
+])
+def test_extreme_values_in_range_never_make_ui_raise(make, kwargs):
+    ex = EXPLORERS[make](**kwargs)
+    controls_agree(ex)
+    ex.ui  # builds and draws
+    assert png_of(ex).startswith(b"\x89PNG")
+    assert "could not draw" not in ex._status.value and "Error" not in ex._status.value
+    controls_agree(ex)
+    plt.close("all")
+
+
+def test_assigning_attributes_moves_the_controls_and_refuses_out_of_range():
+    ex = widgets.conv_explorer()
+    controls_agree(ex)
+    ex.padding, ex.stride = 2, 2
+    controls_agree(ex)
+    assert ex.render()["output_shape"] == (4, 4)
+    ex.step = 15
+    controls_agree(ex)
+    with pytest.raises(ValueError, match=r"step must be an integer from 0 to 15"):
+        ex.step = 16
+    with pytest.raises(ValueError, match=r"padding must be an integer from 0 to 3 \(the range of its slider\), got 10"):
+        ex.padding = 10
+    assert ex.padding == 2 and ex.controls["padding"].value == 2  # nothing changed
+    ex.stride = 3  # the output shrinks to 3x3: the step is pulled back to its last element
+    assert ex.step == 8
+    controls_agree(ex)
+    ex.filter = "sharpen"
+    assert_array_equal(ex.kernel, filters.SHARPEN)
+    controls_agree(ex)
+    ex.kernel = np.ones((3, 3))
+    assert ex.filter == widgets.CUSTOM
+    controls_agree(ex)
+    with pytest.raises(ValueError, match="unknown filter 'median'"):
+        ex.filter = "median"
+    ex.image = np.ones((2, 2))  # no output for this padding ... until it is padded enough
+    controls_agree(ex)
+    ex.padding = 0
+    assert ex.render()["error"] and ex.step == 0
+    controls_agree(ex)
+
+
+def test_padding_stride_and_pool_assignments_keep_controls_in_step():
+    ps = widgets.padding_stride_explorer()
+    ps.n, ps.f, ps.p, ps.s = 12, 7, 3, 4
+    controls_agree(ps)
+    with pytest.raises(ValueError, match="p must be an integer from 0 to 3"):
+        ps.p = 4
+    assert ps.p == 3
+    controls_agree(ps)
+
+    pool = widgets.pool_explorer(image=np.arange(64).reshape(8, 8))
+    assert pool.controls["size"].max == 8
+    pool.size, pool.stride, pool.mode = 8, 7, "avg"
+    controls_agree(pool)
+    with pytest.raises(ValueError, match="size 8 is outside 1..5"):
+        pool.image = np.ones((4, 4))  # the 8x8 window no longer fits the slider of a 4x4 image
+    assert pool.image.shape == (8, 8)
+    pool.size, pool.stride = 2, 2
+    pool.image = np.ones((4, 4))
+    controls_agree(pool)
+    with pytest.raises(ValueError, match="unknown pooling mode"):
+        pool.mode = "min"
+    assert pool.mode == "avg"
+
+
+def test_moving_controls_updates_the_state_the_same_way():
+    ex = widgets.pool_explorer()
+    ex.controls["size"].value = 3
+    ex.controls["mode"].value = "sum"
+    assert (ex.size, ex.mode) == (3, "sum")
+    controls_agree(ex)
+    ex.controls["size"].value = 99  # the slider clamps to its max, the state follows it
+    assert ex.size == ex.controls["size"].value == 5
+    controls_agree(ex)
+    conv = widgets.conv_explorer()
+    conv.controls["kernel"].children[0].value = float("inf")
+    assert conv.render()["error"] and np.isinf(conv.kernel[0, 0])
+    controls_agree(conv)
+    conv.ui
+    assert "finite" in conv._status.value

@@ -1,18 +1,30 @@
 """The course's networks, one architecture per module, each readable top to bottom.
 
+- `blocks`     shared building blocks: `conv3x3`, `conv1x1`, `conv_bn_relu`, `scaled`
 - `lenet`      LeNet-5 (LeCun et al. 1998)
 - `alexnet`    AlexNet (Krizhevsky et al. 2012) and a small-image variant
 - `vgg`        VGG from a block configuration (Simonyan & Zisserman 2015)
 - `resnet`     residual and bottleneck blocks, ResNet (He et al. 2016)
+- `densenet`   dense blocks and transitions (Huang et al. 2017)
 - `imagenet`   `pretrained()`: torchvision's ImageNet models, loaded safely and offline-aware
+- `transfer`   a new head, a frozen backbone, two learning rates: `replace_head`, `freeze_backbone`,
+               `keep_frozen_bn`, `backbone_and_head`
 - `table`      `summary()`, a per-layer table: output shape and parameter count
+- `flops`      `count_flops()`, the arithmetic of one forward pass
 
 Everything is importable from here, e.g. ``from coursekit.models import LeNet5, summary``;
-each name is loaded from its module on first use.
+each name is loaded from its module on first use. Bad sizes (0, -1, 2.5 channels) raise
+ValueError naming the argument; unknown names (activation, pool, stem, block, configuration,
+pretrained model) raise `coursekit.errors.UnknownName`; a forward pass on input of the wrong
+shape, channel count or dtype says what the model expects and what it got.
 """
 import importlib
 
 _WHERE = {
+    "conv3x3": "blocks",
+    "conv1x1": "blocks",
+    "conv_bn_relu": "blocks",
+    "scaled": "blocks",
     "LeNet5": "lenet",
     "AlexNet": "alexnet",
     "VGG": "vgg",
@@ -26,6 +38,10 @@ _WHERE = {
     "flops_by_layer": "flops",
     "pretrained": "imagenet",
     "WeightsUnavailable": "imagenet",
+    "replace_head": "transfer",
+    "freeze_backbone": "transfer",
+    "keep_frozen_bn": "transfer",
+    "backbone_and_head": "transfer",
     "summary": "table",
     "count_parameters": "table",
 }

@@ -31,6 +31,9 @@ from __future__ import annotations
 
 from torch import nn
 
+from ._args import check_images, choose, positive_int, positive_number, probability
+from .blocks import conv_bn_relu, scaled  # defined here once: `from .alexnet import scaled` still works
+
 #: Output channels of conv1..conv5 in torchvision's (single-tower) AlexNet.
 CHANNELS = (64, 192, 384, 256, 256)
 
@@ -41,22 +44,6 @@ STEMS = {
 }
 
 
-def scaled(channels, width: float) -> tuple[int, ...]:
-    """`channels` multiplied by `width`, rounded, and never below 1."""
-    return tuple(max(1, int(round(c * width))) for c in channels)
-
-
-def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
-                 padding: int = 0, batch_norm: bool = False) -> list[nn.Module]:
-    """[Conv2d, (BatchNorm2d), ReLU]: with BatchNorm the convolution's bias is redundant and dropped."""
-    layers = [nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding,
-                        bias=not batch_norm)]
-    if batch_norm:
-        layers.append(nn.BatchNorm2d(out_channels))
-    layers.append(nn.ReLU(inplace=True))
-    return layers
-
-
 class AlexNet(nn.Module):
     """AlexNet for (N, in_channels, H, W) images, returning (N, num_classes) logits.
 
@@ -64,19 +51,23 @@ class AlexNet(nn.Module):
     for 28 px); width: multiplier on the conv channels (64, 192, 384, 256, 256); hidden: size of fc6
     and fc7 (4096 in the paper); dropout: probability before fc6 and fc7; batch_norm: BatchNorm2d
     after each convolution (a modern addition).
+
+    Sizes must be integers >= 1 and `width` a number > 0 (ValueError otherwise); an unknown `stem`
+    raises `coursekit.errors.UnknownName`.
     """
 
     def __init__(self, num_classes: int = 1000, in_channels: int = 3, width: float = 1.0,
                  hidden: int = 4096, stem: str = "imagenet", dropout: float = 0.5,
                  batch_norm: bool = False):
         super().__init__()
-        if stem not in STEMS:
-            raise ValueError(f"stem must be one of {', '.join(STEMS)}, got {stem!r}")
-        if width <= 0:
-            raise ValueError(f"width must be positive, got {width}")
+        k1, s1, p1, pool_k, pool_s, pooled = choose("stem", stem, STEMS)
+        positive_number("width", width)
+        positive_int("num_classes", num_classes)
+        positive_int("in_channels", in_channels)
+        positive_int("hidden", hidden)
+        probability("dropout", dropout)
         self.config = dict(num_classes=num_classes, in_channels=in_channels, width=width, hidden=hidden,
                            stem=stem, dropout=dropout, batch_norm=batch_norm)
-        k1, s1, p1, pool_k, pool_s, pooled = STEMS[stem]
         c1, c2, c3, c4, c5 = scaled(CHANNELS, width)
         bn = batch_norm
         self.features = nn.Sequential(
@@ -108,6 +99,7 @@ class AlexNet(nn.Module):
                    stem="small", dropout=dropout, batch_norm=batch_norm)
 
     def forward(self, x):
+        check_images(x, "AlexNet", self.config["in_channels"])
         x = self.features(x)       # (N, C5, pooled', pooled')
         x = self.avgpool(x)        # (N, C5, pooled, pooled)
         x = x.flatten(1)           # (N, C5 * pooled * pooled)

@@ -18,6 +18,7 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
+from ._args import check_module
 from .table import probe
 
 
@@ -43,8 +44,10 @@ def _linear_flops(module: nn.Linear, output: torch.Tensor) -> int:
 def flops_by_layer(model: nn.Module, input_size: tuple) -> "OrderedDict[str, int]":
     """Forward FLOPs of each Conv2d/Linear for ONE input of `input_size` = (C, H, W), in call order.
 
-    A layer called several times accumulates its calls. The model runs once in eval mode.
+    A layer called several times accumulates its calls. The model runs once in eval mode. A bad
+    `input_size` or a model that cannot run on it raises ValueError saying so (see `table.probe`).
     """
+    check_module(model, "count_flops")
     counts: OrderedDict[str, int] = OrderedDict()
 
     def hook_for(name, fn):

@@ -14,12 +14,12 @@ the file name, ``resnet18-f37072fd.pth``) and read with ``torch.load(..., weight
 which refuses to unpickle code. When no copy is available, `WeightsUnavailable` says where to put
 the file.
 
-The transfer-learning helpers `replace_head`, `freeze_backbone` and `backbone_and_head` work on
-any network whose classifier is its ``fc`` attribute (torchvision's and coursekit's ResNets).
+This module only finds, fetches, verifies and loads weights. The transfer-learning helpers
+(`replace_head`, `freeze_backbone`, `keep_frozen_bn`, `backbone_and_head`) live in
+`coursekit.models.transfer`; they are importable from here too, for older code.
 """
 from __future__ import annotations
 
-import os
 import re
 import urllib.request
 from pathlib import Path
@@ -27,7 +27,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..data import _sha256_file, _temporary_file, data_dir
+from ..data.locations import data_dir
+from ..errors import UnknownName
+from ..files import atomic_path, remove_stale_partials, sha256_file
+from .transfer import backbone_and_head, freeze_backbone, keep_frozen_bn, replace_head  # noqa: F401 -- old home
 
 
 class WeightsUnavailable(RuntimeError):
@@ -48,7 +51,7 @@ def weights_url(name: str) -> str:
     """The download URL of `name`'s ImageNet weights (torchvision's)."""
     builders = _builders()
     if name not in builders:
-        raise ValueError(f"no pretrained weights for {name!r}; choose one of {', '.join(builders)}")
+        raise UnknownName("pretrained model", name, builders)
     return builders[name][1].url
 
 
@@ -72,7 +75,7 @@ def expected_sha256(filename: str) -> str:
 
 
 def _verify(path: Path, expected: str) -> None:
-    got = _sha256_file(path)
+    got = sha256_file(path)
     if not got.startswith(expected.lower()):
         raise WeightsChecksumMismatch(
             f"{path}: sha256 is {got}, expected {expected}{'...' if len(expected) < 64 else ''}. "
@@ -108,17 +111,16 @@ def find_weights(name: str, download: bool = True) -> Path:
     target = weights_dir() / filename
     error = "download disabled"
     if download:
-        with _temporary_file(target.parent, filename) as tmp:
-            try:
+        remove_stale_partials(target.parent)  # what a download killed half-way left behind
+        try:
+            with atomic_path(target) as tmp:  # renamed onto target only once verified
                 _download(weights_url(name), tmp)
                 _verify(tmp, expected)
-                os.chmod(tmp, 0o644)
-                os.replace(tmp, target)
-                return target
-            except WeightsChecksumMismatch:
-                raise
-            except Exception as err:  # offline, DNS failure, HTTP error ...
-                error = f"{type(err).__name__}: {err}"
+            return target
+        except WeightsChecksumMismatch:
+            raise
+        except Exception as err:  # offline, DNS failure, HTTP error ...
+            error = f"{type(err).__name__}: {err}"
     raise WeightsUnavailable(
         f"ImageNet weights for {name} are not available: not in {weights_dir()}, not in the torch hub "
         f"cache {hub_checkpoints_dir()}, and the download of {weights_url(name)} failed ({error}).\n"
@@ -130,57 +132,15 @@ def find_weights(name: str, download: bool = True) -> Path:
 def pretrained(name: str = "resnet18", download: bool = True) -> nn.Module:
     """torchvision's `name` with its ImageNet weights (1000 classes), in eval mode.
 
-    Raises `WeightsUnavailable` (offline, nothing supplied) or `WeightsChecksumMismatch`.
+    Raises `coursekit.errors.UnknownName` for a name without published weights,
+    `WeightsUnavailable` (offline, nothing supplied), `WeightsChecksumMismatch`, or a RuntimeError
+    naming the file if a verified file still cannot be loaded into the network.
     """
-    path = find_weights(name, download=download)  # ValueError for an unknown name
+    path = find_weights(name, download=download)  # UnknownName for an unknown name
     model = _builders()[name][0](weights=None)
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    model.load_state_dict(state)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)  # refuses pickled code
+        model.load_state_dict(state)
+    except Exception as error:
+        raise RuntimeError(f"{path}: cannot load these weights into torchvision's {name}: {error}") from error
     return model.eval()
-
-
-# ---------------------------------------------------------------------------------------------
-# Transfer-learning helpers.
-# ---------------------------------------------------------------------------------------------
-
-def replace_head(model: nn.Module, num_classes: int) -> nn.Linear:
-    """Put a new, freshly initialised linear classifier `model.fc` with `num_classes` outputs."""
-    head = nn.Linear(model.fc.in_features, num_classes)
-    model.fc = head
-    return head
-
-
-def freeze_backbone(model: nn.Module) -> int:
-    """Stop gradients everywhere except `model.fc`; return the number of trainable parameters left.
-
-    The frozen part should also keep its BatchNorm statistics: see `keep_frozen_bn`.
-    """
-    for name, p in model.named_parameters():
-        p.requires_grad = name.startswith("fc.")
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
-def keep_frozen_bn(model: nn.Module) -> nn.Module:
-    """Make ``model.train()`` leave every BatchNorm whose parameters are frozen in eval mode.
-
-    Feature extraction means the backbone does not change at all -- including BatchNorm's running
-    statistics, which training mode would otherwise keep updating from the new data.
-    """
-    original_train = model.train
-
-    def train(mode: bool = True):
-        original_train(mode)
-        for m in model.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm) and not m.weight.requires_grad:
-                m.eval()
-        return model
-
-    model.train = train
-    return model
-
-
-def backbone_and_head(model: nn.Module) -> tuple[list, list]:
-    """(backbone parameters, head parameters) for two optimizer groups with different learning rates."""
-    head = [p for n, p in model.named_parameters() if n.startswith("fc.")]
-    backbone = [p for n, p in model.named_parameters() if not n.startswith("fc.")]
-    return backbone, head

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from ._args import check_images, choose, positive_int
+
 # Table I of the 1998 paper: which of S2's six maps each of C3's sixteen maps reads.
 C3_CONNECTIONS = (
     *[tuple((i + k) % 6 for k in range(3)) for i in range(6)],   # maps 0-5: three neighbours
@@ -61,19 +63,21 @@ class LeNet5(nn.Module):
     """LeNet-5 for (N, in_channels, 28, 28) inputs, returning (N, num_classes) logits.
 
     activation: "relu" | "tanh" | "sigmoid"; pool: "max" | "avg" (1998: tanh-like squashing and
-    average subsampling; today's default: ReLU and max pooling).
+    average subsampling; today's default: ReLU and max pooling). Unknown names raise
+    `coursekit.errors.UnknownName`; sizes must be integers >= 1. Any other input size than 28 x 28
+    is refused with a message saying so (the classifier's 400 inputs assume it).
     """
+
+    size = (28, 28)  # (H, W) of the input
 
     def __init__(self, activation: str = "relu", pool: str = "max", in_channels: int = 1,
                  num_classes: int = 10):
         super().__init__()
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
-        if pool not in POOLS:
-            raise ValueError(f"pool must be one of {', '.join(POOLS)}, got {pool!r}")
+        act, down = choose("activation", activation, ACTIVATIONS), choose("pool", pool, POOLS)
+        positive_int("in_channels", in_channels)
+        positive_int("num_classes", num_classes)
         self.config = dict(activation=activation, pool=pool, in_channels=in_channels,
                            num_classes=num_classes)
-        act, down = ACTIVATIONS[activation], POOLS[pool]
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, 6, kernel_size=5, padding=2),  # C1: 6 @ 28x28 (28 + 2*2 = 32 in)
             down(kernel_size=2, stride=2),                        # S2: 6 @ 14x14
@@ -117,10 +121,12 @@ class LeNet5(nn.Module):
 
         x: (N, in_channels, 28, 28) -> {"C1": (N, 6, 28, 28), "C3": (N, 16, 10, 10)}.
         """
+        check_images(x, "LeNet5", self.config["in_channels"], self.size)
         conv1, s2, act = self.features[0], self.features[1], self.features[2]
         c1 = conv1(x)
         c3 = self.c3(act(s2(c1)))
         return {"C1": act(c1), "C3": act(c3)}
 
     def forward(self, x):
+        check_images(x, "LeNet5", self.config["in_channels"], self.size)  # (N, in_channels, 28, 28)
         return self.classifier(self.features(x))

@@ -26,15 +26,8 @@ from __future__ import annotations
 
 from torch import nn
 
-
-def conv3x3(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
-    """3x3 convolution, padding 1, no bias (the BatchNorm after it has one)."""
-    return nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=1, bias=False)
-
-
-def conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
-    """1x1 convolution, no bias: mixes channels, and with stride 2 also subsamples."""
-    return nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride, bias=False)
+from ._args import check_images, choose, positive_int, positive_ints
+from .blocks import conv1x1, conv3x3  # defined here once: `from .resnet import conv3x3` still works
 
 
 def projection(in_channels: int, out_channels: int, stride: int) -> nn.Sequential:
@@ -63,6 +56,8 @@ class ResidualBlock(nn.Module):
 
     def __init__(self, in_channels: int, channels: int, stride: int = 1, residual: bool = True):
         super().__init__()
+        self.in_channels = positive_int("in_channels", in_channels)
+        channels, stride = positive_int("channels", channels), positive_int("stride", stride)
         out_channels = channels * self.expansion
         self.residual = residual
         self.conv1 = conv3x3(in_channels, channels, stride)   # (N, channels, H/s, W/s)
@@ -73,6 +68,7 @@ class ResidualBlock(nn.Module):
         self.shortcut = shortcut(in_channels, out_channels, stride, residual)
 
     def forward(self, x):
+        check_images(x, "ResidualBlock", self.in_channels)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))                       # F(x)
         if self.residual:
@@ -92,6 +88,8 @@ class Bottleneck(nn.Module):
 
     def __init__(self, in_channels: int, channels: int, stride: int = 1, residual: bool = True):
         super().__init__()
+        self.in_channels = positive_int("in_channels", in_channels)
+        channels, stride = positive_int("channels", channels), positive_int("stride", stride)
         out_channels = channels * self.expansion
         self.residual = residual
         self.conv1 = conv1x1(in_channels, channels)             # (N, channels, H, W)
@@ -104,6 +102,7 @@ class Bottleneck(nn.Module):
         self.shortcut = shortcut(in_channels, out_channels, stride, residual)
 
     def forward(self, x):
+        check_images(x, "Bottleneck", self.in_channels)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))                         # F(x)
@@ -113,6 +112,7 @@ class Bottleneck(nn.Module):
 
 
 BLOCKS = {"basic": ResidualBlock, "bottleneck": Bottleneck}
+STEMS = ("imagenet", "small")
 
 
 class ResNet(nn.Module):
@@ -126,23 +126,28 @@ class ResNet(nn.Module):
     strides: the stride of each stage's first block; default 1 for the first stage, 2 after it
 
     Input (N, in_channels, H, W) -> logits (N, num_classes). Stage k (k >= 1) halves H and W.
+    Sizes must be integers >= 1 (ValueError otherwise); an unknown `block` or `stem` raises
+    `coursekit.errors.UnknownName`.
     """
 
     def __init__(self, block: str = "basic", layers=(2, 2, 2, 2), widths=(64, 128, 256, 512),
                  stem: str = "imagenet", in_channels: int = 3, num_classes: int = 1000,
                  residual: bool = True, stem_channels: int | None = None, strides=None):
         super().__init__()
-        if block not in BLOCKS:
-            raise ValueError(f"block must be one of {', '.join(BLOCKS)}, got {block!r}")
-        if len(layers) != len(widths) or not layers:
+        Block = choose("block", block, BLOCKS)
+        choose("stem", stem, dict.fromkeys(STEMS))
+        layers, widths = positive_ints("layers", layers), positive_ints("widths", widths)
+        if len(layers) != len(widths):
             raise ValueError(f"layers and widths need one entry per stage, got {layers} and {widths}")
-        strides = tuple(strides) if strides is not None else (1,) + (2,) * (len(layers) - 1)
+        strides = positive_ints("strides", strides) if strides is not None else (1,) + (2,) * (len(layers) - 1)
         if len(strides) != len(layers):
             raise ValueError(f"strides needs one entry per stage, got {strides} for {len(layers)} stages")
+        in_channels, num_classes = positive_int("in_channels", in_channels), positive_int("num_classes", num_classes)
+        if stem_channels is not None:
+            stem_channels = positive_int("stem_channels", stem_channels)
         self.config = dict(block=block, layers=tuple(layers), widths=tuple(widths), stem=stem,
                            in_channels=in_channels, num_classes=num_classes, residual=residual,
                            stem_channels=stem_channels, strides=strides)
-        Block = BLOCKS[block]
         stem_channels = stem_channels or widths[0]
         if stem == "imagenet":      # (N, C, 224, 224) -> (N, 64, 56, 56)
             self.stem = nn.Sequential(
@@ -153,8 +158,6 @@ class ResNet(nn.Module):
         elif stem == "small":       # (N, C, 28, 28) -> (N, stem_channels, 28, 28)
             self.stem = nn.Sequential(conv3x3(in_channels, stem_channels), nn.BatchNorm2d(stem_channels),
                                       nn.ReLU(inplace=True))
-        else:
-            raise ValueError(f"stem must be 'imagenet' or 'small', got {stem!r}")
 
         stages, channels = [], stem_channels
         for count, width, first_stride in zip(layers, widths, strides):
@@ -187,6 +190,7 @@ class ResNet(nn.Module):
         return convs - shortcut_convs + 1
 
     def forward(self, x):
+        check_images(x, "ResNet", self.config["in_channels"])
         return self.fc(self.flatten(self.pool(self.stages(self.stem(x)))))
 
     # --- the named networks -------------------------------------------------------------------
@@ -220,6 +224,8 @@ class ResNet(nn.Module):
         so a (N, 1, 28, 28) input meets stages at 28x28, 14x14 and 7x7. Depth 8, 20, 32, 56 with
         three stages are n = 1, 3, 5, 9.
         """
+        depth, width = positive_int("depth", depth), positive_int("width", width)
+        stages = positive_int("stages", stages)
         n, rest = divmod(depth - 2, 2 * stages)
         if rest or n < 1:
             raise ValueError(f"depth must be 2*{stages}*n + 2 for some n >= 1, got {depth}")

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from .alexnet import conv_bn_relu
+from ._args import check_images, check_module, choose, positive_int, probability
+from .blocks import conv_bn_relu
 
 #: The configurations of the paper's networks A (VGG11), B (VGG13), D (VGG16) and E (VGG19).
 CONFIGS = {
@@ -41,12 +42,32 @@ def vgg_block(num_convs: int, in_channels: int, out_channels: int, batch_norm: b
 
     (N, in_channels, H, W) -> (N, out_channels, H // 2, W // 2).
     """
+    num_convs = positive_int("num_convs", num_convs)
     layers = []
     for i in range(num_convs):
         layers += conv_bn_relu(in_channels if i == 0 else out_channels, out_channels, 3, padding=1,
                                batch_norm=batch_norm)
     layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
     return nn.Sequential(*layers)
+
+
+def _check_config(config) -> list[tuple[int, int]]:
+    """`config` as a list of (convs, channels) int pairs, both >= 1; ValueError naming the bad entry."""
+    expected = "a non-empty list of (convs >= 1, channels >= 1) pairs such as [(2, 64), (2, 128)]"
+    if isinstance(config, (str, bytes)) or not hasattr(config, "__iter__"):
+        raise ValueError(f"config must be {expected} or a name from CONFIGS, got {config!r}")
+    config = list(config)
+    if not config:
+        raise ValueError(f"config must be {expected}, got []")
+    pairs = []
+    for i, entry in enumerate(config):
+        if isinstance(entry, (str, bytes)) or not hasattr(entry, "__len__") or len(entry) != 2:
+            raise ValueError(f"config must be {expected}; entry {i} is {entry!r}")
+        try:
+            pairs.append((positive_int("convs", entry[0]), positive_int("channels", entry[1])))
+        except ValueError as error:
+            raise ValueError(f"config must be {expected}; entry {i} {tuple(entry)!r}: {error}") from None
+    return pairs
 
 
 class VGG(nn.Module):
@@ -56,16 +77,21 @@ class VGG(nn.Module):
     `avgpool` fixes the map at `pooled` x `pooled`, and `classifier` is
     Linear(channels * pooled^2, hidden) - ReLU - Dropout - Linear(hidden, hidden) - ReLU - Dropout -
     Linear(hidden, num_classes).
+
+    `config` may also be a name from `CONFIGS` ("vgg11" ... "vgg19"; unknown names raise
+    `coursekit.errors.UnknownName`); sizes must be integers >= 1 (ValueError otherwise).
     """
 
     def __init__(self, config=VGG16, num_classes: int = 1000, in_channels: int = 3, hidden: int = 4096,
                  pooled: int = 7, dropout: float = 0.5, batch_norm: bool = False):
         super().__init__()
         if isinstance(config, str):
-            config = CONFIGS[config]
-        config = [(int(n), int(c)) for n, c in config]
-        if not config or any(n < 1 or c < 1 for n, c in config):
-            raise ValueError(f"config must be a non-empty list of (convs >= 1, channels >= 1), got {config}")
+            config = choose("VGG configuration", config, CONFIGS)
+        config = _check_config(config)
+        for name, value in [("num_classes", num_classes), ("in_channels", in_channels), ("hidden", hidden),
+                            ("pooled", pooled)]:
+            positive_int(name, value)
+        probability("dropout", dropout)
         self.config = dict(config=config, num_classes=num_classes, in_channels=in_channels, hidden=hidden,
                            pooled=pooled, dropout=dropout, batch_norm=batch_norm)
         blocks, channels = [], in_channels
@@ -85,6 +111,7 @@ class VGG(nn.Module):
         )
 
     def forward(self, x):
+        check_images(x, "VGG", self.config["in_channels"])
         x = self.features(x)       # (N, C_last, H / 2^blocks, W / 2^blocks)
         x = self.avgpool(x)        # (N, C_last, pooled, pooled)
         x = x.flatten(1)           # (N, C_last * pooled^2)
@@ -101,6 +128,7 @@ def receptive_fields(module: nn.Module) -> list[tuple[str, str, int, int]]:
     without a kernel (ReLU, BatchNorm, Dropout) change neither. Padding moves the field but does
     not change its size. Returns one (name, layer type, r, j) row per layer that has a kernel.
     """
+    check_module(module, "receptive_fields")
     rows, r, j = [], 1, 1
     for name, layer in module.named_modules():
         if list(layer.children()) or not hasattr(layer, "kernel_size"):
