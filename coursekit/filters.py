@@ -14,13 +14,22 @@ Conventions used below:
   one whose entries sum to 0 answers 0 on flat regions and responds only to change (edges).
 
 The kernels are read-only arrays, shared by everyone who imports them: `get` returns a private,
-writable copy. `NAMED` maps plain names to kernels, for menus and widgets.
+writable copy. `NAMED` maps plain names to kernels, for menus and widgets (it is read-only too).
+
+Arguments are checked before anything is computed, and every error names the argument, the value
+and what was expected: an unknown name raises `coursekit.errors.UnknownName` listing the names;
+`gaussian` wants a positive odd int ``size`` and a positive, finite ``sigma``.
 """
 from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping
+from types import MappingProxyType
 
 import numpy as np
 
 from coursekit import ops
+from coursekit.errors import UnknownName
 
 
 def _kernel(rows) -> np.ndarray:
@@ -99,7 +108,7 @@ PREWITT_VERTICAL = _kernel([[-1, 0, 1],
 PREWITT_HORIZONTAL = _kernel(PREWITT_VERTICAL.T)
 
 
-NAMED: dict[str, np.ndarray] = {
+NAMED: Mapping[str, np.ndarray] = MappingProxyType({
     "identity": IDENTITY,
     "box_blur": BOX_BLUR,
     "gaussian_blur": GAUSSIAN_BLUR,
@@ -115,7 +124,7 @@ NAMED: dict[str, np.ndarray] = {
     "sobel_top": SOBEL_TOP,
     "prewitt_vertical": PREWITT_VERTICAL,
     "prewitt_horizontal": PREWITT_HORIZONTAL,
-}
+})
 
 
 def get(name: str) -> np.ndarray:
@@ -123,12 +132,19 @@ def get(name: str) -> np.ndarray:
 
     Returns an array of shape ``(k, k)`` (odd ``k``; 3 for all the kernels above).
 
-    Raises ValueError listing the known names if there is no such kernel.
+    Raises `coursekit.errors.UnknownName` (a KeyError and a ValueError) listing the known names if
+    there is no such kernel -- names are exact, lower case with underscores.
     """
-    try:
-        return NAMED[name].copy()
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown filter {name!r}; known filters: {', '.join(NAMED)}") from None
+    if not isinstance(name, str) or name not in NAMED:
+        raise UnknownName("filter", name, NAMED)
+    return NAMED[name].copy()
+
+
+def _odd_size(size) -> int:
+    if isinstance(size, (bool, np.bool_)) or not isinstance(size, numbers.Integral) or size < 1 or size % 2 == 0:
+        raise ValueError(f"size must be a positive odd integer (1, 3, 5, ...) so the kernel has a centre "
+                         f"cell, got {size!r}")
+    return int(size)
 
 
 def gaussian(size: int, sigma: float) -> np.ndarray:
@@ -138,13 +154,32 @@ def gaussian(size: int, sigma: float) -> np.ndarray:
     then normalised so the weights add up to 1. ``size`` must be odd so there is a centre cell
     (a common choice: ``size`` about ``6 * sigma``). With ``size=3`` and
     ``sigma = 1 / sqrt(2 ln 2)`` (about 0.85) it is exactly `GAUSSIAN_BLUR`.
+
+    Args:
+        size: a positive odd int (``True`` and ``3.0`` are refused).
+        sigma: a positive, finite real number. A tiny ``sigma`` gives the limit of the Gaussian as
+            ``sigma -> 0``, the delta kernel: 1 in the centre and exactly 0 elsewhere (`IDENTITY`
+            for ``size=3``) once the off-centre weights underflow, below about 0.026 and down to
+            the smallest positive float. A huge ``sigma`` tends to the box blur.
+
+    Returns:
+        float64 array of shape ``(size, size)``, entries in ``[0, 1]`` adding up to 1, never NaN.
+
+    Raises:
+        ValueError naming the argument and the value; `coursekit.ops.MemoryLimitError` if the
+        kernel would exceed `coursekit.ops.MAX_BYTES`.
     """
-    if not isinstance(size, (int, np.integer)) or size < 1 or size % 2 == 0:
-        raise ValueError(f"size must be a positive odd integer, got {size!r}")
-    if not sigma > 0:
-        raise ValueError(f"sigma must be positive, got {sigma!r}")
+    size = _odd_size(size)
+    if isinstance(sigma, (bool, np.bool_)) or not isinstance(sigma, numbers.Real):
+        raise ValueError(f"sigma must be a real number (a standard deviation in pixels), got {sigma!r}")
+    if not (np.isfinite(sigma) and sigma > 0):
+        raise ValueError(f"sigma must be positive and finite, got {sigma!r}")
+    ops.check_memory("gaussian", np.float64, {"kernel": size * size}, f"size {size}")
     offsets = np.arange(size) - size // 2
-    profile = np.exp(-(offsets**2) / (2 * sigma**2))
+    with np.errstate(over="ignore", under="ignore"):
+        # (offset / sigma) first: for a tiny sigma it overflows to inf and exp(-inf) = 0, leaving
+        # the centre's exp(0) = 1 -- the delta kernel -- where offset**2 / sigma**2 would be 0 / 0.
+        profile = np.exp(-0.5 * (offsets / float(sigma)) ** 2)
     kernel = np.outer(profile, profile)
     return kernel / kernel.sum()
 
@@ -157,11 +192,13 @@ def gradient_magnitude(image) -> np.ndarray:
     of zero padding ('same' size), so the zero border also counts as an edge at the image's rim.
 
     Args:
-        image: grey-level image, shape ``(H, W)``.
+        image: grey-level image, shape ``(H, W)``: nested lists, an array or a tensor, of any real
+            dtype (integers are widened to int64 first, so uint8 images do not overflow).
 
     Returns:
-        float array of shape ``(H, W)``, all values >= 0.
+        array of shape ``(H, W)``, all values >= 0: float32 for a float32 image, float64 otherwise.
     """
+    image = ops.as_array(image, "image", {2: "(H, W)"})
     gx = ops.corr2d(image, SOBEL_VERTICAL, padding=1)
     gy = ops.corr2d(image, SOBEL_HORIZONTAL, padding=1)
     return np.sqrt(gx**2 + gy**2)

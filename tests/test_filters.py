@@ -11,6 +11,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from coursekit import examples as ex
 from coursekit import filters, ops
+from coursekit.errors import UnknownName
 
 FAST = settings(max_examples=50, deadline=None)
 
@@ -31,8 +32,19 @@ def test_named_kernels_are_shared_read_only_and_get_copies():
 
 
 def test_get_unknown_name_lists_the_names():
-    with pytest.raises(ValueError, match=r"unknown filter 'sobel'; known filters: identity, box_blur, .*sobel_top"):
+    with pytest.raises(UnknownName, match=r"unknown filter 'sobel'; choose one of: box_blur, .*sobel_vertical") as info:
         filters.get("sobel")
+    assert isinstance(info.value, KeyError) and isinstance(info.value, ValueError)
+    assert info.value.known == sorted(filters.NAMED)
+    for bad in (None, 3, ["sobel_vertical"], "Sobel_Vertical", " sharpen"):
+        with pytest.raises(UnknownName, match="unknown filter"):
+            filters.get(bad)
+
+
+def test_named_is_read_only():
+    with pytest.raises(TypeError):
+        filters.NAMED["mine"] = np.ones((3, 3))  # type: ignore[index]
+    assert "mine" not in filters.NAMED
 
 
 def test_kernels_as_printed_in_the_seeds():
@@ -152,16 +164,73 @@ def test_gaussian_builder():
     assert filters.gaussian(7, 3.0)[3, 3] < kernel[3, 3]
 
 
+def test_gaussian_tiny_sigma_is_the_delta_kernel_never_nan():
+    # Issue 13: gaussian(3, 1e-300) returned NaNs (0 / 0 in the exponent). The limit as sigma -> 0
+    # is the delta kernel: the centre keeps all the weight.
+    for sigma in (1e-300, 5e-324, 1e-3, 0.02):
+        kernel = filters.gaussian(3, sigma)
+        assert not np.isnan(kernel).any()
+        assert_array_equal(kernel, filters.IDENTITY)
+    assert_array_equal(filters.gaussian(5, 1e-300)[2, 2], 1.0)
+    # A huge sigma tends to the box blur; still finite and normalised.
+    assert_allclose(filters.gaussian(3, 1e300), filters.BOX_BLUR)
+    # Integer and NumPy sigmas are real numbers too.
+    assert_allclose(filters.gaussian(5, 2), filters.gaussian(5, np.float32(2.0)))
+
+
+@FAST
+@given(st.sampled_from([1, 3, 5, 7, 9, 11]), st.floats(min_value=5e-324, max_value=1e300))
+def test_gaussian_is_always_a_normalised_kernel(size, sigma):
+    kernel = filters.gaussian(size, sigma)
+    assert kernel.shape == (size, size) and np.all(np.isfinite(kernel)) and np.all(kernel >= 0)
+    assert kernel.sum() == pytest.approx(1)
+    assert kernel[size // 2, size // 2] == kernel.max()
+
+
+def test_gradient_magnitude_of_uint8_does_not_overflow():
+    image = np.zeros((4, 4), np.uint8)
+    image[:, 2:] = 255
+    assert_allclose(filters.gradient_magnitude(image), filters.gradient_magnitude(image.astype(float)))
+    assert filters.gradient_magnitude(image).max() > 255
+
+
 @pytest.mark.parametrize("size, sigma, message", [
     (4, 1.0, "size must be a positive odd integer"),
     (0, 1.0, "size must be a positive odd integer"),
+    (-3, 1.0, "size must be a positive odd integer"),
     (3.0, 1.0, "size must be a positive odd integer"),
+    (True, 1.0, "size must be a positive odd integer"),
+    ("3", 1.0, "size must be a positive odd integer"),
     (3, 0, "sigma must be positive"),
     (3, -1.0, "sigma must be positive"),
+    (3, float("nan"), "sigma must be positive and finite, got nan"),
+    (3, float("inf"), "sigma must be positive and finite, got inf"),
+    (3, "1", "sigma must be a real number"),
+    (3, None, "sigma must be a real number"),
+    (3, 1j, "sigma must be a real number"),
+    (3, [1.0], "sigma must be a real number"),
 ])
 def test_gaussian_errors(size, sigma, message):
     with pytest.raises(ValueError, match=message):
         filters.gaussian(size, sigma)
+
+
+def test_gaussian_size_is_capped_by_the_memory_limit():
+    with pytest.raises(ops.MemoryLimitError, match=r"gaussian with size 100001 would allocate about 74\.5 GiB"):
+        filters.gaussian(100_001, 1.0)
+
+
+@pytest.mark.parametrize("image, message", [
+    (np.zeros((2, 5, 5)), r"image must be 2-D \(H, W\); got 3-D"),
+    (np.zeros(5), r"image must be 2-D \(H, W\); got 1-D"),
+    ([["a", "b"]], r"image must hold numbers, got an array of dtype <U1"),
+    ([[1, 2], [3]], r"image must be an array of numbers whose rows all have the same length"),
+    (np.zeros((0, 4)), r"image must not be empty; got shape \(0, 4\)"),
+    (np.ones((3, 3)) * 1j, r"image must hold real numbers, got complex"),
+])
+def test_gradient_magnitude_errors(image, message):
+    with pytest.raises(ValueError, match=message):
+        filters.gradient_magnitude(image)
 
 
 def test_gradient_magnitude_matches_torch():

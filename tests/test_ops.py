@@ -518,7 +518,9 @@ def test_dtypes_and_lists():
                 ops.pool2d(image, 3, 1, 1), ops.pad2d(image, 1)):
         assert out.dtype.kind == "i"
     assert ops.pool2d(image, 2, mode="avg").dtype.kind == "f"
-    assert ops.pool2d(np.array(image, dtype=np.uint8), 3, 1, 1).dtype == np.uint8
+    # Integers of any width are widened to int64 (exact), as documented in coursekit.ops.
+    assert ops.pool2d(np.array(image, dtype=np.uint8), 3, 1, 1).dtype == np.int64
+    assert ops.corr2d(np.array(image, dtype=np.uint8), np.array(kernel, dtype=np.int8)).dtype == np.int64
     x32 = np.ones((2, 3, 8, 8), np.float32)
     w32, b32 = np.ones((4, 3, 3, 3), np.float32), np.zeros(4, np.float32)
     assert ops.corr2d_multi(x32, w32, b32).dtype == np.float32
@@ -598,9 +600,9 @@ ERRORS = [
     (lambda: ops.pool2d(np.array([["x"]]), 1), r"x must hold numbers"),
     (lambda: ops.conv1d(["1", "2"], [1]), r"x must hold numbers"),
     (lambda: ops.corr1d([1, 2, 3], [1], mode="half"),
-     r"unknown mode 'half'; expected one of valid, same, full"),
+     r"unknown mode 'half'; choose one of: full, same, valid"),
     (lambda: ops.conv1d([1, 2, 3], [1], mode="VALID"), r"unknown mode 'VALID'"),
-    (lambda: ops.pool2d(IMG, 2, mode="min"), r"unknown mode 'min'; expected one of max, avg, sum"),
+    (lambda: ops.pool2d(IMG, 2, mode="min"), r"unknown mode 'min'; choose one of: avg, max, sum"),
 ]
 
 
@@ -617,3 +619,104 @@ def test_examples_are_inputs_only_and_read_only():
         assert name.isupper()
         assert not array.flags.writeable, name
     assert ex.SOBEL_DEMO_KERNEL is filters.SOBEL_VERTICAL
+
+
+# ----------------------------------------------------------------------------------------------
+# Issue 13: integer inputs do not overflow; big inputs do not silently allocate gigabytes
+
+
+def test_uint8_inputs_are_widened_not_wrapped():
+    # MNIST loads as uint8: 9 * 200 = 1800 must not come out as 1800 mod 256 = 8.
+    image, kernel = np.full((3, 3), 200, np.uint8), np.ones((3, 3), np.uint8)
+    out = ops.corr2d(image, kernel)
+    assert out.dtype == np.int64 and out.tolist() == [[1800]]
+    assert ops.corr2d_loops(image, kernel).tolist() == [[1800]]
+    assert ops.corr2d_multi(image[None], kernel[None, None]).tolist() == [[[1800]]]
+    assert ops.corr1d(image[0], kernel[0]).tolist() == [600]
+    assert ops.pool2d(image, 3, mode="sum").tolist() == [[1800]]
+    assert ops.pool2d(image, 3, mode="avg").tolist() == [[200.0]]
+    assert ops.pad2d(image, 1, value=-1).min() == -1  # not 255
+    assert ops.corr2d(torch.from_numpy(image), torch.from_numpy(kernel)).tolist() == [[1800]]
+
+
+def test_result_dtype_rule():
+    assert ops.result_dtype(np.uint8, np.uint8) == np.int64
+    assert ops.result_dtype(np.bool_) == np.int64
+    assert ops.result_dtype(np.float16, np.float16) == np.float32
+    assert ops.result_dtype(np.float32, np.float32) == np.float32
+    assert ops.result_dtype(np.uint8, np.float32) == np.float64
+    assert ops.result_dtype(np.zeros(2, np.int8), np.zeros(2, np.float64)) == np.float64
+    assert ops.as_array(np.zeros(3, np.float16)).dtype == np.float32
+    x64 = np.zeros(3)
+    assert ops.as_array(x64) is x64  # no copy when nothing needs widening
+
+
+def test_integer_overflow_is_refused_not_wrapped():
+    big = np.full((2, 2), 2**31 - 1, np.int32)
+    with pytest.raises(ops.IntegerOverflowError, match=r"corr2d: .* a sum of 4 products could reach 1\.84e\+19"):
+        ops.corr2d(big, big)
+    assert ops.corr2d(big.astype(float), big)[0, 0] == pytest.approx(4 * (2**31 - 1) ** 2)
+    with pytest.raises(OverflowError):  # IntegerOverflowError is an OverflowError and a ValueError
+        ops.pool2d(np.full((2, 2), 2**62), 2, mode="sum")
+    assert ops.pool2d(np.full((2, 2), 2**62), 2, mode="max").item() == 2**62  # max cannot overflow
+    with pytest.raises(ValueError, match=r"x holds values up to 18446744073709551615, beyond int64"):
+        ops.corr1d(np.array([2**64 - 1], np.uint64), [1])
+
+
+def _view(shape, dtype=np.float32):
+    """A huge array that takes no memory (every element is the same one)."""
+    return np.broadcast_to(np.zeros((), dtype), shape)
+
+
+def test_im2col_memory_is_capped_before_anything_is_allocated():
+    x, w = _view((1, 3, 4000, 4000)), _view((64, 3, 101, 101))
+    with pytest.raises(ops.MemoryLimitError, match=r"corr2d_multi with x \(1, 3, 4000, 4000\), w \(64, 3, 101, 101\)"
+                                                   r".* would allocate about 1\.7 TiB \(im2col matrix \(30603, 15210000\)"
+                                                   r".*more than the limit of 1\.0 GiB.*max_bytes=") as info:
+        ops.corr2d_multi(x, w)
+    assert isinstance(info.value, MemoryError) and isinstance(info.value, ValueError)
+    with pytest.raises(ops.MemoryLimitError, match=r"corr2d with x \(4000, 4000\), k \(101, 101\)"):
+        ops.corr2d(x[0, 0], w[0, 0])
+    with pytest.raises(ops.MemoryLimitError, match=r"pool2d with x \(1, 3, 4000, 4000\)"):
+        ops.pool2d(x, 3, 1, 1, max_bytes=10**6)
+    with pytest.raises(ops.MemoryLimitError, match=r"pad2d with x \(2, 2\), padding \(1000000, 1000000\)"):
+        ops.pad2d(np.ones((2, 2)), 10**6)
+    with pytest.raises(ops.MemoryLimitError, match=r"x as int64"):  # widening a uint8 view copies 8x
+        ops.corr1d(_view((2**28,), np.uint8), [1])
+
+
+def test_the_memory_cap_can_be_raised_or_lowered(monkeypatch):
+    x, k = np.ones((50, 50)), np.ones((3, 3))
+    with pytest.raises(ops.MemoryLimitError, match="more than the limit of 1000 bytes"):
+        ops.corr2d(x, k, max_bytes=1000)
+    assert ops.corr2d(x, k, max_bytes=float("inf")).shape == (48, 48)
+    monkeypatch.setattr(ops, "MAX_BYTES", 1000)
+    for call in (lambda: ops.corr2d(x, k), lambda: ops.corr2d_loops(x, k), lambda: ops.conv2d(x, k),
+                 lambda: ops.corr2d_multi(x[None], k[None, None]), lambda: ops.pool2d(x, 2),
+                 lambda: ops.pad2d(x, 1), lambda: ops.corr1d(x[0], k[0]), lambda: ops.conv1d(x[0], k[0])):
+        with pytest.raises(ops.MemoryLimitError, match="coursekit.ops.MAX_BYTES"):
+            call()
+    assert ops.corr2d(x, k, max_bytes=10**6).shape == (48, 48)  # the argument wins over the constant
+
+
+@pytest.mark.parametrize("max_bytes", [0, -1, "1GB", True, float("nan")])
+def test_max_bytes_must_be_a_positive_number(max_bytes):
+    with pytest.raises(ValueError, match=r"max_bytes must be a positive number of bytes"):
+        ops.corr2d(IMG, K3, max_bytes=max_bytes)
+
+
+def test_tensors_lists_and_views_are_accepted():
+    t = torch.arange(25.0).reshape(5, 5).requires_grad_()
+    assert_array_equal(ops.corr2d(t, K3), ops.corr2d(t.detach().numpy(), K3))
+    assert ops.corr2d(t.to(torch.bfloat16), K3).dtype == np.float64  # bfloat16 -> float32, with float64 K3
+    assert ops.corr2d(torch.ones(3, 3, dtype=torch.float16), torch.ones(2, 2, dtype=torch.float16)).dtype == np.float32
+    assert_array_equal(ops.pool2d(torch.tensor([[True, False], [False, False]]), 2), [[1]])
+    assert_array_equal(ops.corr2d(np.ones((6, 6))[::2, ::2], K3), [[9.0]])  # a strided view
+
+
+def test_huge_strides_and_paddings_are_handled_without_crashing():
+    x = np.arange(25).reshape(5, 5)
+    assert_array_equal(ops.corr2d(x, np.ones((2, 2), int), stride=10**30), [[12]])
+    assert_array_equal(ops.pool2d(x, 2, stride=(10**40, 1)), [[6, 7, 8, 9]])
+    with pytest.raises(ops.MemoryLimitError, match=r"padding \(10000000000000000000000000000000, 0\)"):
+        ops.corr2d(x, np.ones((2, 2)), padding=(10**31, 0))

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from coursekit import checks
+from coursekit.errors import UnknownName
 from coursekit.train import History
 from coursekit.viz import plot_history, show_images
 
@@ -43,6 +44,7 @@ def test_check_answers_tick_or_hint_without_the_answer():
         assert not empty and "no answer yet" in repr(empty)
     finally:
         del checks._REGISTRY["test.answer_is_42"]
+        checks._EXPECTED.pop("test.answer_is_42", None)
 
 
 def test_matches_handles_shapes_arrays_and_strings():
@@ -55,7 +57,9 @@ def test_matches_handles_shapes_arrays_and_strings():
 
 
 def test_unknown_exercise_lists_the_known_ones():
-    with pytest.raises(KeyError, match="welcome.pixels_per_image"):
+    with pytest.raises(UnknownName, match=r"unknown exercise 'nope'; choose one of: .*welcome\."):
+        checks.check("nope", 1)
+    with pytest.raises(KeyError):  # UnknownName is a KeyError, as before
         checks.check("nope", 1)
 
 
@@ -63,5 +67,15 @@ def test_every_registered_exercise_computes_its_answer():
     keys = checks.exercises()
     assert keys, "no exercises registered"
     for key in keys:
-        expected = checks._REGISTRY[key].expected()
+        expected = checks._expected(key)  # computed once per process, shared with test_checks
         assert checks.check(key, expected), key
+
+
+def test_check_results_print_their_message():
+    checks.exercise("test.printed", hint="Think of seven.")(lambda: 7)
+    try:
+        assert str(checks.check("test.printed", 7)) == "✓ test.printed: correct."
+        assert str(checks.check("test.printed", "seven")).startswith("✗ test.printed: not yet. Hint: Think of seven.")
+    finally:
+        del checks._REGISTRY["test.printed"]
+        checks._EXPECTED.pop("test.printed", None)
