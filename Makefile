@@ -39,8 +39,9 @@ test: setup
 unit: setup
 	$(PY) -m pytest tests
 
-# Re-execute every notebook in place (outputs come from code, never from hand edits).
-NB ?= notebooks/*.ipynb
+# Re-execute every notebook in place (outputs come from code, never from hand edits):
+# the lectures and the instructor solutions.
+NB ?= notebooks/*.ipynb solutions/*.ipynb
 notebooks: setup
 	COURSEKIT_PROFILE=$(NOTEBOOK_PROFILE) $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.timeout=-1 --ExecutePreprocessor.kernel_name=python3 $(NB)

@@ -2,16 +2,23 @@
 
 One concept per module:
 
-- `coursekit.ops`      convolution, padding, stride and pooling from scratch in NumPy
-- `coursekit.filters`  named kernels (blur, sharpen, Sobel, …)
-- `coursekit.data`     datasets found in data/, a mirror or online; fast in-memory batches
-- `coursekit.device`   the device to compute on, seeding, an environment report
-- `coursekit.profile`  how much work a notebook may do on this machine (ci | cpu | gpu)
-- `coursekit.models`   the course's networks, readable top to bottom
-- `coursekit.train`    `fit` and `evaluate`
-- `coursekit.viz`      image grids and training curves
-- `coursekit.widgets`  interactive explorers for the notebooks
-- `coursekit.checks`   self-checks for the exercises
+- `coursekit.ops`       convolution, padding, stride and pooling from scratch in NumPy
+- `coursekit.filters`   named kernels (blur, sharpen, Sobel, …)
+- `coursekit.data`      datasets found in data/, a mirror or online; fast in-memory batches and
+                        train/validation/test splits (a package: locations, prepare, datasets, loaders)
+- `coursekit.files`     writing a file atomically, hashing it
+- `coursekit.errors`    the exception every lookup of an unknown name raises
+- `coursekit.checkpoint` saving and loading trained weights safely
+- `coursekit.device`    the device to compute on, seeding, an environment report
+- `coursekit.profile`   how much work a notebook may do on this machine (ci | cpu | gpu)
+- `coursekit.models`    the course's networks and their building blocks, readable top to bottom
+- `coursekit.augment`   batch augmentation on the device
+- `coursekit.train`     `fit`, `evaluate` and `predict`
+- `coursekit.callbacks` what `fit` can be extended with: progress bar, live plot, keep-best, ...
+- `coursekit.metrics`   accuracy and the confusion matrix
+- `coursekit.viz`       image grids, signed matrices, confusion matrices and training curves
+- `coursekit.widgets`   interactive explorers for the notebooks
+- `coursekit.checks`    self-checks for the exercises (instructor solutions in solutions/)
 
 Import what you need from the module that owns it, e.g. ``from coursekit.train import fit``.
 """
