@@ -46,6 +46,7 @@ solutions notebook, that every key checked there exists, that lecture and soluti
 pair up by number, and that each check's result is asserted. When you add an exercise, register
 it in the topic module and add its solution to the matching solutions notebook in the same change.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -53,9 +54,9 @@ import math
 import pkgutil
 import sys
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -63,7 +64,7 @@ from coursekit.errors import UnknownName
 
 __all__ = ["CheckResult", "check", "exercise", "exercises", "matches"]
 
-_REGISTRY: dict[str, "_Exercise"] = {}
+_REGISTRY: dict[str, _Exercise] = {}
 _EXPECTED: dict[str, Any] = {}  # key -> computed expected answer, filled on first check
 _loaded = False
 
@@ -117,6 +118,7 @@ def exercise(key: str, hint: str, tol: float = 1e-6):
         _REGISTRY[key] = _Exercise(fn, hint, float(tol))
         _EXPECTED.pop(key, None)
         return fn
+
     return register
 
 
@@ -128,8 +130,9 @@ def _load_topics() -> None:
             try:
                 importlib.import_module(f"{__name__}.{info.name}")
             except Exception as error:
-                raise ImportError(f"the exercises of {__name__}.{info.name} could not be loaded: "
-                                  f"{type(error).__name__}: {error}") from error
+                raise ImportError(
+                    f"the exercises of {__name__}.{info.name} could not be loaded: {type(error).__name__}: {error}"
+                ) from error
         _loaded = True
 
 
@@ -192,7 +195,8 @@ def _describe(answer) -> str:
     if torch is not None and isinstance(answer, torch.Tensor) and answer.is_complex():
         kind = "c"
     return {"c": "complex", "U": "an array of strings", "S": "an array of bytes"}.get(
-        kind, f"a {type(answer).__name__}")
+        kind, f"a {type(answer).__name__}"
+    )
 
 
 def _compare(answer, expected, tol: float) -> tuple[bool, str]:
@@ -209,8 +213,9 @@ def _compare(answer, expected, tol: float) -> tuple[bool, str]:
             return False, ""
     a = _to_array(answer)
     if a is None:
-        return False, (f"your answer is {_describe(answer)}; this exercise expects a number, "
-                       f"a tuple or an array of numbers")
+        return False, (
+            f"your answer is {_describe(answer)}; this exercise expects a number, a tuple or an array of numbers"
+        )
     if a.shape != e.shape:
         return False, "your answer does not have the expected shape (number of values)"
     with np.errstate(invalid="ignore", over="ignore"):
@@ -235,9 +240,11 @@ def _expected(key: str) -> Any:
         try:
             _EXPECTED[key] = _REGISTRY[key].expected()
         except Exception as error:
-            raise RuntimeError(f"the expected answer of exercise {key!r} could not be computed "
-                               f"({type(error).__name__}: {error}); this is a problem of the "
-                               f"course's set-up (data, installation), not of your answer") from error
+            raise RuntimeError(
+                f"the expected answer of exercise {key!r} could not be computed "
+                f"({type(error).__name__}: {error}); this is a problem of the "
+                f"course's set-up (data, installation), not of your answer"
+            ) from error
     return _EXPECTED[key]
 
 

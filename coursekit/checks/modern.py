@@ -1,64 +1,96 @@
 """Exercises of notebook 09 (AlexNet and VGG): shapes, parameter counts, receptive fields."""
+
 from . import exercise
 
 
-@exercise("modern.alexnet_conv1_size",
-          hint="Use the output-size formula floor((n + 2p - f) / s) + 1 with n = 227, f = 11, s = 4, p = 0.")
-def _alexnet_conv1_size():
+@exercise(
+    "modern.alexnet_features_256",
+    hint="Follow the side length through every layer of `features` that has a kernel, each with its "
+    "own kernel, stride and padding, rounding down as the output-size formula does; the "
+    "channels are those of the last convolution.",
+)
+def _alexnet_features_256():
+    import torch
+
+    from ..models import AlexNet
+
+    with torch.device("meta"):  # shapes only: the layers' arithmetic is skipped
+        return tuple(AlexNet().features(torch.zeros(1, 3, 256, 256)).shape[1:])
+
+
+@exercise(
+    "modern.alexnet_pooled3_parameters",
+    hint="Only one layer's size depends on what avgpool hands on: the first fully connected layer. "
+    "Recount that layer for its new number of inputs and correct the network's total.",
+)
+def _alexnet_pooled3_parameters():
     import torch
     from torch import nn
 
-    conv1 = nn.Conv2d(3, 96, kernel_size=11, stride=4)  # the paper's conv1, no padding
-    return conv1(torch.zeros(1, 3, 227, 227)).shape[-1]
-
-
-@exercise("modern.alexnet_fc6_parameters",
-          hint="fc6 maps the flattened 256 x 6 x 6 feature map to 4096 units: weights plus one bias per unit.")
-def _alexnet_fc6_parameters():
     from ..models import AlexNet, count_parameters
 
-    return count_parameters(AlexNet().classifier[1])
+    with torch.device("meta"):  # shapes only: no 61 M parameters in memory
+        model = AlexNet()
+        model.avgpool = nn.AdaptiveAvgPool2d(3)
+        fc6 = model.classifier[1]
+        model.classifier[1] = nn.Linear(256 * 3 * 3, fc6.out_features)
+        return count_parameters(model)
 
 
-@exercise("modern.three_convs_receptive_field",
-          hint="Each 3x3 convolution with stride 1 widens the field by (3 - 1) pixels; start from 1.")
-def _three_convs_receptive_field():
-    from torch import nn
-
+@exercise(
+    "modern.small_alexnet_receptive_field",
+    hint="Use r <- r + (k - 1) * j and j <- j * s over every layer of the small net's features that "
+    "has a kernel (read each kernel size and stride from the model), starting from r = j = 1.",
+)
+def _small_alexnet_receptive_field():
+    from ..models import AlexNet
     from ..models.vgg import receptive_fields
 
-    stack = nn.Sequential(*[nn.Conv2d(8, 8, 3, padding=1) for _ in range(3)])
-    return receptive_fields(stack)[-1][2]
+    return receptive_fields(AlexNet.small(width=0.25).features)[-1][2]
 
 
-@exercise("modern.three_convs_weights",
-          hint="A 3x3 convolution from C to C channels has 3 * 3 * C * C weights; there are three of them "
-               "(count weights only, no biases).")
-def _three_convs_weights():
+@exercise(
+    "modern.two_convs_saving",
+    hint="Count the weights of each choice with k * k * C_in * C_out and subtract; both map 256 "
+    "channels to 256 (weights only, no biases).",
+)
+def _two_convs_saving():
+    import torch
     from torch import nn
 
     from ..models import count_parameters
 
-    stack = nn.Sequential(*[nn.Conv2d(256, 256, 3, padding=1, bias=False) for _ in range(3)])
-    return count_parameters(stack)
+    with torch.device("meta"):
+        one = nn.Conv2d(256, 256, 5, padding=2, bias=False)
+        two = nn.Sequential(*[nn.Conv2d(256, 256, 3, padding=1, bias=False) for _ in range(2)])
+        return count_parameters(one) - count_parameters(two)
 
 
-@exercise("modern.vgg11_parameters",
-          hint="Build VGG(CONFIGS['vgg11']) (configuration A) for 1000 classes and count its parameters.")
+@exercise(
+    "modern.vgg11_parameters",
+    hint="Configuration A lists every block: count each 3x3 convolution with the formula, then the "
+    "three fully connected layers -- what size is the map they read after five poolings of 224?",
+)
 def _vgg11_parameters():
+    import torch
+
     from ..models import VGG, count_parameters
     from ..models.vgg import CONFIGS
 
-    return count_parameters(VGG(CONFIGS["vgg11"]))
+    with torch.device("meta"):  # 133 M parameters: count them without allocating them
+        return count_parameters(VGG(CONFIGS["vgg11"]))
 
 
-@exercise("modern.small_alexnet_features_shape",
-          hint="Follow 28 through three 2x2 poolings with stride 2 (rounding down); the channels are "
-               "conv5's, 256 times the width multiplier.")
-def _small_alexnet_features_shape():
+@exercise(
+    "modern.small_alexnet_features_32",
+    hint="The convolutions of the small net keep the side length; follow 32 through its 2x2 "
+    "poolings with stride 2. The channels are conv5's, 256 times the width multiplier.",
+)
+def _small_alexnet_features_32():
     import torch
 
     from ..models import AlexNet
 
     model = AlexNet.small(width=0.25)
-    return tuple(model.features(torch.zeros(1, 1, 28, 28)).shape[1:])
+    with torch.no_grad():
+        return tuple(model.features(torch.zeros(1, 1, 32, 32)).shape[1:])

@@ -1,10 +1,13 @@
-"""Exercises of notebook 06 (pooling): pooled values, output sizes, parameter counts."""
+"""Exercises of notebook 06 (pooling): pooled values, output sizes, parameter counts, shift tolerance."""
+
 from . import exercise
 
 
-@exercise("pooling.avg_seed003",
-          hint="Call coursekit.ops.pool2d on the 4x4 feature map with size=2 and mode='avg'; "
-               "the answer is a 2x2 array.")
+@exercise(
+    "pooling.avg_seed003",
+    hint="Average pooling replaces each non-overlapping 2x2 block by the mean of its four numbers; "
+    "the answer has one value per block.",
+)
 def _avg_seed003():
     from ..examples import POOL_DEMO_FEATURE_MAP
     from ..ops import pool2d
@@ -12,17 +15,23 @@ def _avg_seed003():
     return pool2d(POOL_DEMO_FEATURE_MAP, 2, mode="avg")
 
 
-@exercise("pooling.sum_seed000",
-          hint="Sum pooling adds the values of each 2x2 block; it equals average pooling times 4.")
-def _sum_seed000():
-    from ..examples import POOL_DEMO_4X4
+@exercise(
+    "pooling.sum_5x5_stride2",
+    hint="The output side follows the same formula as a convolution's. Each output is the sum of "
+    "one 3x3 window, and at stride 2 neighbouring windows share a row or a column.",
+)
+def _sum_5x5_stride2():
+    from ..examples import POOL_DEMO_5X5
     from ..ops import pool2d
 
-    return pool2d(POOL_DEMO_4X4, 2, mode="sum")
+    return pool2d(POOL_DEMO_5X5, 3, stride=2, mode="sum")
 
 
-@exercise("pooling.size_after_two_pools",
-          hint="Apply floor((n + 2p - f) / s) + 1 twice: first f = 2, s = 2, then f = 3, s = 2.")
+@exercise(
+    "pooling.size_after_two_pools",
+    hint="Pool in two steps: the second pooling's input side is the first one's output side, "
+    "and each step uses the output-size formula with its own window and stride.",
+)
 def _size_after_two_pools():
     import torch
     import torch.nn.functional as F
@@ -31,9 +40,10 @@ def _size_after_two_pools():
     return F.max_pool2d(x, 3, 2).shape[-1]
 
 
-@exercise("pooling.params_conv_pool_stack",
-          hint="Pooling layers own no parameters; count only the two convolutions "
-               "(weights and biases).")
+@exercise(
+    "pooling.params_conv_pool_stack",
+    hint="Pooling layers own no parameters; count only the two convolutions (weights and biases).",
+)
 def _params_conv_pool_stack():
     from torch import nn
 
@@ -43,10 +53,12 @@ def _params_conv_pool_stack():
     return count_parameters(stack)
 
 
-@exercise("pooling.two_pixel_shift_max2",
-          hint="Shift with slicing (moved[..., 2:] = digits[..., :-2]), max-pool both with 2x2 "
-               "windows, and average (before == after) over the positions where either is non-zero.",
-          tol=0.006)
+@exercise(
+    "pooling.two_pixel_shift_max2",
+    hint="Build the two-pixel shift the way the measurement cell builds the one-pixel one, pool "
+    "the original and the shifted digits alike, and count only the positions that see ink.",
+    tol=0.006,
+)
 def _two_pixel_shift_max2():
     import torch
 

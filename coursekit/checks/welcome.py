@@ -1,4 +1,5 @@
-"""Exercises of the welcome notebook: reading a dataset's shape and labels."""
+"""Exercises of the welcome notebook (00): reading a dataset's shape and labels."""
+
 from . import exercise
 
 
@@ -10,16 +11,25 @@ def _pixels_per_image():
     return images[0].numel()
 
 
-@exercise("welcome.rarest_digit", hint="Count the training labels per class (torch.bincount) and take the argmin.")
-def _rarest_digit():
+@exercise(
+    "welcome.test_baseline",
+    hint="The baseline always answers the digit that is most common among the training labels. "
+    "Its test accuracy is how often that digit occurs among the test labels, as a fraction "
+    "between 0 and 1 (not a percentage).",
+    tol=1e-4,
+)
+def _test_baseline():
     from ..data import load_idx
 
-    _, labels = load_idx("mnist", train=True)
-    return int(labels.bincount().argmin())
+    _, train_labels = load_idx("mnist", train=True)
+    _, test_labels = load_idx("mnist", train=False)
+    majority = int(train_labels.bincount().argmax())  # the digit the baseline always answers
+    return int((test_labels == majority).sum()) / len(test_labels)
 
 
-@exercise("welcome.batch_shape",
-          hint="A batch is (N, C, H, W): N images, C channels (grey = 1), then height and width.")
+@exercise(
+    "welcome.batch_shape", hint="A batch is (N, C, H, W): N images, C channels (grey = 1), then height and width."
+)
 def _batch_shape():
     from ..data import load_idx
 
