@@ -10,10 +10,12 @@ NOTEBOOK_PROFILE ?= cpu
 TEST_PROFILE     ?= ci
 LAB_ARGS    ?=
 LAB_PORT    ?= 8888
+# The folder JupyterLab opens: the lectures; a teacher can open the project root (LAB_DIR=.) to see solutions/ too.
+LAB_DIR     ?= notebooks
 # JupyterLab refuses to run as root unless told to; only then do we tell it.
 ROOT_FLAG   := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup data lab test unit notebooks audit benchmarks clean
+.PHONY: setup data git-drivers lab lint test unit notebooks audit benchmarks clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -23,17 +25,41 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	touch $@
 
-setup: $(STAMP) data
+setup: $(STAMP) data git-drivers
+
+# nbdime's git drivers, for this clone only (never --global): `git diff` shows a notebook's changed
+# cells and `git merge` merges cell by cell; .gitattributes routes *.ipynb to them. These are the keys
+# `git-nbdiffdriver config --enable` and `git-nbmergedriver config --enable` write, but with the
+# venv's absolute path: nbdime writes the bare command name, and git then fails outside an activated
+# venv. Idempotent (git config overwrites); skipped unless this folder is a clone's top (.git here).
+NBDIME_BIN := $(abspath $(VENV))/bin
+git-drivers: $(STAMP)
+	@if [ -e .git ] && git rev-parse --git-dir >/dev/null 2>&1; then \
+		git config diff.jupyternotebook.command "'$(NBDIME_BIN)/git-nbdiffdriver' diff" && \
+		git config merge.jupyternotebook.driver "'$(NBDIME_BIN)/git-nbmergedriver' merge %O %A %B %L %P" && \
+		git config merge.jupyternotebook.name "jupyter notebook merge driver" && \
+		echo "nbdime git diff/merge drivers enabled for this clone"; \
+	else \
+		echo "not a git clone: nbdime git drivers not configured"; \
+	fi
 
 # Idempotent: verifies what is in data/ and fetches only what is missing (mirror, then download).
 data: $(STAMP)
 	$(PY) -m coursekit.data prepare
 
 lab: setup
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --port=$(LAB_PORT) $(ROOT_FLAG) $(LAB_ARGS)
+	$(VENV)/bin/jupyter lab --notebook-dir=$(LAB_DIR) --ip=127.0.0.1 --port=$(LAB_PORT) $(ROOT_FLAG) $(LAB_ARGS)
 
-# Unit tests and nbval over every notebook, in the small CI profile unless told otherwise.
-test: setup
+# ruff over the package, tests, benchmarks and notebooks (settings in pyproject.toml): lint everything;
+# the formatter's check covers the .py files (pyproject.toml excludes notebooks from formatting).
+LINT_PATHS := coursekit tests benchmarks conftest.py notebooks solutions
+lint: $(STAMP)
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
+
+# Lint first (a finding stops here, before any test runs), then unit tests and nbval over every
+# notebook, in the small CI profile unless told otherwise.
+test: lint setup
 	COURSEKIT_PROFILE=$${COURSEKIT_PROFILE:-$(TEST_PROFILE)} $(PY) -m pytest
 
 unit: setup
@@ -53,4 +79,4 @@ benchmarks: setup
 	for script in benchmarks/*.py; do $(PY) $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache

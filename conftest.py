@@ -1,4 +1,5 @@
 """pytest set-up shared by the unit tests and the notebook regression tests (nbval)."""
+
 import json
 from pathlib import Path
 

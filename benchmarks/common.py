@@ -14,6 +14,7 @@ checkout whether or not the package is installed.
 - `format_table(columns, rows)`: fixed-width text table;
 - `write_report(path, report, table)`: print the table, write the JSON atomically, say where.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,12 @@ def argument_parser(script: str, doc: str | None) -> argparse.ArgumentParser:
     """
     description = doc.strip().splitlines()[0] if doc and doc.strip() else None
     parser = argparse.ArgumentParser(prog=Path(script).name, description=description)
-    parser.add_argument("--json", type=Path, default=RESULTS / f"{Path(script).stem}.json",
-                        help="where to write the results (default: %(default)s)")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=RESULTS / f"{Path(script).stem}.json",
+        help="where to write the results (default: %(default)s)",
+    )
     return parser
 
 
@@ -51,13 +56,14 @@ def format_table(columns: list[tuple[str, str, str]], rows: list, rule: bool = F
     """A fixed-width table: `columns` are (header, alignment+width such as "<26" or ">10", value format
     such as ".2f" or ",") and each row holds one value per column (None prints as "-"; a string is
     shown as it is, whatever the column's format)."""
+
     def cell(value, align, spec):
         text = "-" if value is None else value if isinstance(value, str) else format(value, spec)
         return format(text, align)
 
     header = "".join(format(h, align) for h, align, _ in columns)
     lines = [header] + (["-" * len(header)] if rule else [])
-    lines += ["".join(cell(v, align, spec) for v, (_, align, spec) in zip(row, columns)) for row in rows]
+    lines += ["".join(cell(v, align, spec) for v, (_, align, spec) in zip(row, columns, strict=True)) for row in rows]
     return "\n".join(lines)
 
 

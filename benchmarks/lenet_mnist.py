@@ -30,6 +30,7 @@ Targets: LeNet-5 final test accuracy >= 99.2 % (mean and minimum over the seeds)
 
 Writes ``benchmarks/results/lenet_mnist.json`` unless told otherwise.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,8 +57,14 @@ BASELINE_MAX_EPOCHS = 5
 # one-cycle warm-up fraction that notebook passes to OneCycleLR. Like the notebook, the model is stored
 # channels-last and AdamW runs fused.
 _CPU = settings("lenet", "cpu")
-LENET_RECIPE = dict(epochs=_CPU.epochs, batch_size=_CPU.batch_size, lr=_CPU.lr, weight_decay=_CPU.weight_decay,
-                    pct_start=0.25, shift=_CPU.shift)
+LENET_RECIPE = dict(
+    epochs=_CPU.epochs,
+    batch_size=_CPU.batch_size,
+    lr=_CPU.lr,
+    weight_decay=_CPU.weight_decay,
+    pct_start=0.25,
+    shift=_CPU.shift,
+)
 
 
 def _peak_rss_mb() -> float:
@@ -68,7 +75,7 @@ def _peak_rss_mb() -> float:
 def time_to(threshold: float, accuracies: list, seconds: list) -> float | None:
     """Training seconds until the end of the first epoch with accuracy >= threshold."""
     elapsed = 0.0
-    for acc, sec in zip(accuracies, seconds):
+    for acc, sec in zip(accuracies, seconds, strict=True):
         elapsed += sec
         if acc is not None and acc >= threshold:
             return elapsed
@@ -93,13 +100,19 @@ def run_lenet(seed: int, epochs: int) -> dict:
     train = Augmented(train, FlipCrop(padding=r["shift"], flip_p=0.0, seed=seed, fill=-mean / std))
     model = LeNet5().to(memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(model.parameters(), lr=r["lr"], weight_decay=r["weight_decay"], fused=True)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=r["lr"], total_steps=epochs * len(train),
-                                                    pct_start=r["pct_start"])
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=r["lr"], total_steps=epochs * len(train), pct_start=r["pct_start"]
+    )
     history = fit(model, train, test, epochs, optimizer, scheduler, device=device, progress=False, live=False)
     return dict(
-        pipeline="coursekit LeNet-5", seed=seed, epochs=epochs, device=str(device),
-        test_acc=history.val_acc, epoch_seconds=history.seconds,
-        train_seconds=history.train_seconds, images=history.samples,
+        pipeline="coursekit LeNet-5",
+        seed=seed,
+        epochs=epochs,
+        device=str(device),
+        test_acc=history.val_acc,
+        epoch_seconds=history.seconds,
+        train_seconds=history.train_seconds,
+        images=history.samples,
         parameters=sum(p.numel() for p in model.parameters()),
     )
 
@@ -171,8 +184,14 @@ def run_baseline(seed: int, max_epochs: int) -> dict:
         if accuracies[-1] >= THRESHOLD:
             break
     return dict(
-        pipeline="pytorch/examples baseline", seed=seed, epochs=len(seconds), device=str(device),
-        test_acc=accuracies, epoch_seconds=seconds, train_seconds=sum(seconds), images=images,
+        pipeline="pytorch/examples baseline",
+        seed=seed,
+        epochs=len(seconds),
+        device=str(device),
+        test_acc=accuracies,
+        epoch_seconds=seconds,
+        train_seconds=sum(seconds),
+        images=images,
         parameters=sum(p.numel() for p in model.parameters()),
     )
 
@@ -187,11 +206,19 @@ def worker(kind: str, seed: int, epochs: int) -> None:
 
 def in_subprocess(kind: str, seed: int, epochs: int) -> dict:
     """Run one pipeline in a fresh interpreter and return its result dict."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", kind, "--seed", str(seed),
-           "--epochs", str(epochs)]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        kind,
+        "--seed",
+        str(seed),
+        "--epochs",
+        str(epochs),
+    ]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT)
-    line = next(l for l in out.stdout.splitlines() if l.startswith("RESULT "))
-    result = json.loads(line[len("RESULT "):])
+    line = next(s for s in out.stdout.splitlines() if s.startswith("RESULT "))
+    result = json.loads(line[len("RESULT ") :])
     result["time_to_99"] = time_to(THRESHOLD, result["test_acc"], result["epoch_seconds"])
     result["final_acc"] = result["test_acc"][-1]
     result["seconds_per_epoch"] = result["train_seconds"] / result["epochs"]
@@ -212,8 +239,9 @@ def summarise(lenet: list[dict], baseline: dict | None) -> dict:
         lenet_time_to_99_max=max(reached) if len(reached) == len(times) else None,
         lenet_peak_rss_mb=max(r["peak_rss_mb"] for r in lenet),
     )
-    summary["accuracy_target_met"] = (summary["lenet_final_acc_mean"] >= TARGET_ACCURACY
-                                      and summary["lenet_final_acc_min"] >= TARGET_ACCURACY)
+    summary["accuracy_target_met"] = (
+        summary["lenet_final_acc_mean"] >= TARGET_ACCURACY and summary["lenet_final_acc_min"] >= TARGET_ACCURACY
+    )
     if baseline is not None:
         summary.update(
             baseline_final_acc=baseline["final_acc"],
@@ -233,28 +261,62 @@ def summarise(lenet: list[dict], baseline: dict | None) -> dict:
 
 
 def table(lenet: list[dict], baseline: dict | None, summary: dict) -> str:
-    columns = [("pipeline", "<30", "s"), ("final acc", ">10", ".4f"), ("s/epoch", ">9", ".1f"),
-               ("images/s", ">10", ".0f"), ("t→99.0%", ">10", ".1f"), ("peak MB", ">9", ".0f")]
+    columns = [
+        ("pipeline", "<30", "s"),
+        ("final acc", ">10", ".4f"),
+        ("s/epoch", ">9", ".1f"),
+        ("images/s", ">10", ".0f"),
+        ("t→99.0%", ">10", ".1f"),
+        ("peak MB", ">9", ".0f"),
+    ]
     s = summary
-    rows = [(f"LeNet-5 seed {r['seed']}", r["final_acc"], r["seconds_per_epoch"], r["images_per_second"],
-             r["time_to_99"], r["peak_rss_mb"]) for r in lenet]
-    rows.append(("LeNet-5 mean (min acc)", s["lenet_final_acc_mean"], s["lenet_seconds_per_epoch"],
-                 s["lenet_images_per_second"], s["lenet_time_to_99_mean"], s["lenet_peak_rss_mb"]))
+    rows = [
+        (
+            f"LeNet-5 seed {r['seed']}",
+            r["final_acc"],
+            r["seconds_per_epoch"],
+            r["images_per_second"],
+            r["time_to_99"],
+            r["peak_rss_mb"],
+        )
+        for r in lenet
+    ]
+    rows.append(
+        (
+            "LeNet-5 mean (min acc)",
+            s["lenet_final_acc_mean"],
+            s["lenet_seconds_per_epoch"],
+            s["lenet_images_per_second"],
+            s["lenet_time_to_99_mean"],
+            s["lenet_peak_rss_mb"],
+        )
+    )
     rows.append(("", f"({s['lenet_final_acc_min']:.4f})", "", "", "", ""))
     if baseline is not None:
         b = baseline
-        rows.append(("pytorch/examples baseline", b["final_acc"], b["seconds_per_epoch"], b["images_per_second"],
-                     b["time_to_99"], b["peak_rss_mb"]))
+        rows.append(
+            (
+                "pytorch/examples baseline",
+                b["final_acc"],
+                b["seconds_per_epoch"],
+                b["images_per_second"],
+                b["time_to_99"],
+                b["peak_rss_mb"],
+            )
+        )
     lines = format_table(columns, rows, rule=True).splitlines()
     rule = lines[1]
     if baseline is not None:
         lines.append(f"baseline test accuracy per epoch: {', '.join(f'{a:.4f}' for a in baseline['test_acc'])}")
     lines.append(rule)
-    lines.append(f"accuracy target (mean and min >= {TARGET_ACCURACY:.3f}): "
-                 f"{'met' if s['accuracy_target_met'] else 'NOT met'}")
+    lines.append(
+        f"accuracy target (mean and min >= {TARGET_ACCURACY:.3f}): {'met' if s['accuracy_target_met'] else 'NOT met'}"
+    )
     if "speedup_time_to_99" in s:
-        lines.append(f"time to 99.0 %: baseline / LeNet-5 = {s['speedup_time_to_99']:.1f}x "
-                     f"(target {TARGET_SPEEDUP:.0f}x): {'met' if s['speed_target_met'] else 'NOT met'}")
+        lines.append(
+            f"time to 99.0 %: baseline / LeNet-5 = {s['speedup_time_to_99']:.1f}x "
+            f"(target {TARGET_SPEEDUP:.0f}x): {'met' if s['speed_target_met'] else 'NOT met'}"
+        )
     elif "speedup_time_to_99_lower_bound" in s:
         lines.append(f"the baseline never reached 99.0 %; ratio at least {s['speedup_time_to_99_lower_bound']:.1f}x")
     lines.append("training seconds exclude the per-epoch test evaluation; peak memory = ru_maxrss per subprocess")
@@ -277,8 +339,11 @@ def main(argv=None) -> dict | None:
     lenet = []
     for seed in args.seeds:
         lenet.append(in_subprocess("lenet", seed, args.epochs))
-        print(f"LeNet-5 seed {seed}: final {lenet[-1]['final_acc']:.4f}, per epoch "
-              f"{', '.join(f'{a:.4f}' for a in lenet[-1]['test_acc'])}", flush=True)
+        print(
+            f"LeNet-5 seed {seed}: final {lenet[-1]['final_acc']:.4f}, per epoch "
+            f"{', '.join(f'{a:.4f}' for a in lenet[-1]['test_acc'])}",
+            flush=True,
+        )
     baseline = None
     if not args.skip_baseline:
         baseline = in_subprocess("baseline", args.baseline_seed, BASELINE_MAX_EPOCHS)
@@ -291,8 +356,13 @@ def main(argv=None) -> dict | None:
             peak_rss_mb="resource.getrusage(RUSAGE_SELF).ru_maxrss of each pipeline's own subprocess, MiB",
         ),
         targets=dict(final_accuracy=TARGET_ACCURACY, speedup_time_to_99=TARGET_SPEEDUP),
-        lenet_recipe=dict(LENET_RECIPE, epochs=args.epochs, optimizer="AdamW (fused)", scheduler="OneCycleLR",
-                          memory_format="channels_last"),
+        lenet_recipe=dict(
+            LENET_RECIPE,
+            epochs=args.epochs,
+            optimizer="AdamW (fused)",
+            scheduler="OneCycleLR",
+            memory_format="channels_last",
+        ),
         summary=summary,
         lenet_runs=lenet,
         baseline_run=baseline,

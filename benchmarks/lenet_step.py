@@ -11,6 +11,7 @@ of them alike; the table reports the median and minimum milliseconds per step.
 
 Writes ``benchmarks/results/lenet_step.json`` unless told otherwise.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -49,6 +50,7 @@ def make_step(channels_last: bool, fused: bool):
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+
     return step
 
 
@@ -62,7 +64,7 @@ def main(argv=None) -> dict:
     train, _ = tensor_loaders("mnist", batch_size=args.batch_size, seed=0)
     mean, std = normalization("mnist")
     shift = FlipCrop(padding=1, flip_p=0.0, seed=0, fill=-mean / std)
-    batches = [(shift(x), y) for _, (x, y) in zip(range(args.steps), train)]
+    batches = [(shift(x), y) for _, (x, y) in zip(range(args.steps), train, strict=False)]  # the first `steps` batches
     steps = {name: make_step(*flags) for name, flags in CONFIGS.items()}
     for step in steps.values():  # warm-up: first calls pick kernels and allocate
         for x, y in batches[:10]:
@@ -77,17 +79,36 @@ def main(argv=None) -> dict:
             ms[name].append(1000 * (time.perf_counter() - start) / len(batches))
 
     base = statistics.median(ms["NCHW, AdamW"])
-    rows = [dict(config=name, channels_last=CONFIGS[name][0], fused_adamw=CONFIGS[name][1],
-                 median_ms_per_step=statistics.median(v), min_ms_per_step=min(v), rounds_ms=v,
-                 time_saved_vs_plain=1 - statistics.median(v) / base) for name, v in ms.items()]
+    rows = [
+        dict(
+            config=name,
+            channels_last=CONFIGS[name][0],
+            fused_adamw=CONFIGS[name][1],
+            median_ms_per_step=statistics.median(v),
+            min_ms_per_step=min(v),
+            rounds_ms=v,
+            time_saved_vs_plain=1 - statistics.median(v) / base,
+        )
+        for name, v in ms.items()
+    ]
     table = format_table(
-        [("configuration", "<22", "s"), ("median ms/step", ">15", ".2f"), ("min ms/step", ">13", ".2f"),
-         ("saved", ">8", "s")],
-        [(r["config"], r["median_ms_per_step"], r["min_ms_per_step"], f"{100 * r['time_saved_vs_plain']:.0f}%")
-         for r in rows])
+        [
+            ("configuration", "<22", "s"),
+            ("median ms/step", ">15", ".2f"),
+            ("min ms/step", ">13", ".2f"),
+            ("saved", ">8", "s"),
+        ],
+        [
+            (r["config"], r["median_ms_per_step"], r["min_ms_per_step"], f"{100 * r['time_saved_vs_plain']:.0f}%")
+            for r in rows
+        ],
+    )
     report = dict(
         what="LeNet-5 training step (forward, loss, backward, AdamW) on MNIST batches, ms per step",
-        batch_size=args.batch_size, steps_per_round=args.steps, rounds=args.rounds, results=rows,
+        batch_size=args.batch_size,
+        steps_per_round=args.steps,
+        rounds=args.rounds,
+        results=rows,
         machine=machine_record(),
     )
     write_report(args.json, report, table)

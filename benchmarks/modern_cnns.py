@@ -20,6 +20,7 @@ notebook 10 -- this script measures
 Prints a table and writes ``benchmarks/results/modern_cnns.json``. The default mode takes a few
 minutes on two cores; run it under the shared lock on a shared machine.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,6 +46,7 @@ TARGETS = (0.90, 0.92, 0.93)
 # The models, as the notebooks build them.
 # ---------------------------------------------------------------------------------------------
 
+
 def _section(name: str) -> dict:
     """The cpu-profile settings of a lesson section, or {} when that section does not exist (yet)."""
     return dict(settings(name, "cpu")) if name in SECTIONS else {}
@@ -62,9 +64,16 @@ def build_vgg():
     from coursekit.models import VGG
 
     s = _section("vgg")
-    config = s.get("config", [(2, 32), (2, 64), (2, 128)])     # the vgg module's 28x28 example
-    return VGG(config, num_classes=10, in_channels=1, hidden=s.get("hidden", 256), pooled=s.get("pooled", 3),
-               dropout=s.get("dropout", 0.5), batch_norm=s.get("batch_norm", True))
+    config = s.get("config", [(2, 32), (2, 64), (2, 128)])  # the vgg module's 28x28 example
+    return VGG(
+        config,
+        num_classes=10,
+        in_channels=1,
+        hidden=s.get("hidden", 256),
+        pooled=s.get("pooled", 3),
+        dropout=s.get("dropout", 0.5),
+        batch_norm=s.get("batch_norm", True),
+    )
 
 
 def build_resnet():
@@ -86,6 +95,7 @@ MODELS = {
 # Measurements.
 # ---------------------------------------------------------------------------------------------
 
+
 def _best_seconds(fn, repeat: int) -> float:
     fn()  # warm-up
     best = float("inf")
@@ -106,7 +116,7 @@ def matmul_peak_gflops(n: int = 2048, repeat: int = 5) -> dict:
     x = torch.randn(64, 512, 28, 28).contiguous(memory_format=torch.channels_last)
     w = torch.randn(512, 512, 1, 1)
     rates = {
-        "matmul": 2 * n ** 3 / _best_seconds(lambda: torch.matmul(a, b), repeat) / 1e9,
+        "matmul": 2 * n**3 / _best_seconds(lambda: torch.matmul(a, b), repeat) / 1e9,
         "conv1x1": 2 * 64 * 28 * 28 * 512 * 512 / _best_seconds(lambda: F.conv2d(x, w), repeat) / 1e9,
     }
     rates["peak"] = max(rates.values())
@@ -192,10 +202,11 @@ def trained_times(model, epochs: int) -> dict:
     optimizer = torch.optim.SGD(model.parameters(), lr=s.lr, momentum=0.9, nesterov=True, weight_decay=5e-4)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=s.lr, total_steps=epochs * len(train))
     loss_fn = partial(F.cross_entropy, label_smoothing=s.label_smoothing)
-    history = fit(model, train, val, epochs, optimizer, scheduler, device=torch.device("cpu"), loss_fn=loss_fn,
-                  progress=False)
+    history = fit(
+        model, train, val, epochs, optimizer, scheduler, device=torch.device("cpu"), loss_fn=loss_fn, progress=False
+    )
     times, elapsed = {}, 0.0
-    for seconds, acc in zip(history.seconds, history.val_acc):
+    for seconds, acc in zip(history.seconds, history.val_acc, strict=True):
         elapsed += seconds
         for target in TARGETS:
             key = f"{round(target * 100)}%"
@@ -218,8 +229,10 @@ def main(argv=None) -> dict:
     torch.manual_seed(0)
     rates = matmul_peak_gflops()
     peak = rates["peak"]
-    print(f"float32 matrix-multiply peak, {torch.get_num_threads()} threads: {peak:.1f} GFLOP/s "
-          f"(torch.matmul 2048x2048: {rates['matmul']:.1f}; 1x1 convolution, oneDNN: {rates['conv1x1']:.1f})")
+    print(
+        f"float32 matrix-multiply peak, {torch.get_num_threads()} threads: {peak:.1f} GFLOP/s "
+        f"(torch.matmul 2048x2048: {rates['matmul']:.1f}; 1x1 convolution, oneDNN: {rates['conv1x1']:.1f})"
+    )
     train, _ = tensor_loaders("fashion_mnist", batch_size=args.batch_size, train_subset=args.batch_size * 8, seed=0)
 
     rows = []
@@ -227,7 +240,7 @@ def main(argv=None) -> dict:
         builder, channels_last, notebook, label = MODELS[name]
         try:
             model = builder()
-        except (ImportError, AttributeError, TypeError) as err:   # a model that is not written yet
+        except (ImportError, AttributeError, TypeError) as err:  # a model that is not written yet
             print(f"{name}: skipped ({err})")
             continue
         flops = count_flops(model, (1, 28, 28))
@@ -235,35 +248,65 @@ def main(argv=None) -> dict:
             model = model.to(memory_format=torch.channels_last)
         rate = training_images_per_second(model, train, args.steps)
         achieved = 3 * flops * rate / 1e9
-        row = dict(model=name, parameters=count_parameters(model), channels_last=channels_last,
-                   forward_mflops=round(flops / 1e6, 2),
-                   train_images_per_s=round(rate, 1), achieved_gflops=round(achieved, 2),
-                   fraction_of_peak=round(achieved / peak, 4))
+        row = dict(
+            model=name,
+            parameters=count_parameters(model),
+            channels_last=channels_last,
+            forward_mflops=round(flops / 1e6, 2),
+            train_images_per_s=round(rate, 1),
+            achieved_gflops=round(achieved, 2),
+            fraction_of_peak=round(achieved / peak, 4),
+        )
         if args.full:
             fresh = builder()
             row["time_to_accuracy_s"] = trained_times(
-                fresh.to(memory_format=torch.channels_last) if channels_last else fresh, args.epochs)
+                fresh.to(memory_format=torch.channels_last) if channels_last else fresh, args.epochs
+            )
             row["time_source"] = f"--full: trained here, {args.epochs} epochs"
         else:
             row["time_to_accuracy_s"] = committed_times(notebook, label)
             row["time_source"] = f"notebooks/{notebook}.ipynb (committed cpu run)"
         rows.append(row)
 
-    columns = [("model", "<16", "s"), ("params", ">10", ","), ("fwd MFLOP", ">11", ".1f"), ("img/s", ">9", ".0f"),
-               ("GFLOP/s", ">9", ".2f"), ("% peak", ">8", ".1%"), ("   time to 90/92/93% (s)", "<27", "s"),
-               ("final acc", "", ".4f")]
+    columns = [
+        ("model", "<16", "s"),
+        ("params", ">10", ","),
+        ("fwd MFLOP", ">11", ".1f"),
+        ("img/s", ">9", ".0f"),
+        ("GFLOP/s", ">9", ".2f"),
+        ("% peak", ">8", ".1%"),
+        ("   time to 90/92/93% (s)", "<27", "s"),
+        ("final acc", "", ".4f"),
+    ]
     table_rows = []
     for r in rows:
         t = r["time_to_accuracy_s"] or {}
         times = " / ".join(f"{t[k]:.0f}" if k in t else "-" for k in ("90%", "92%", "93%")) if t else "n/a"
-        table_rows.append((r["model"], r["parameters"], r["forward_mflops"], r["train_images_per_s"],
-                           r["achieved_gflops"], r["fraction_of_peak"], f"   {times}", t.get("final_accuracy")))
+        table_rows.append(
+            (
+                r["model"],
+                r["parameters"],
+                r["forward_mflops"],
+                r["train_images_per_s"],
+                r["achieved_gflops"],
+                r["fraction_of_peak"],
+                f"   {times}",
+                t.get("final_accuracy"),
+            )
+        )
     table = format_table(columns, table_rows, rule=True)
 
     result = dict(
         machine=machine_record(),
-        peak_gflops={k: round(v, 1) for k, v in rates.items()}, batch_size=args.batch_size, steps=args.steps, full=args.full,
-        note="achieved GFLOP/s = 3 x forward FLOPs of direct convolution (Conv2d + Linear, 2 per multiply-add) x training images/s; oneDNN may use fewer multiplications (e.g. Winograd), so more than 100% of the GEMM peak is possible",
+        peak_gflops={k: round(v, 1) for k, v in rates.items()},
+        batch_size=args.batch_size,
+        steps=args.steps,
+        full=args.full,
+        note=(
+            "achieved GFLOP/s = 3 x forward FLOPs of direct convolution (Conv2d + Linear, 2 per multiply-add) x "
+            "training images/s; oneDNN may use fewer multiplications (e.g. Winograd), so more than 100% of the "
+            "GEMM peak is possible"
+        ),
         models=rows,
     )
     write_report(args.json, result, table)

@@ -12,6 +12,7 @@ other processes hold the cores. The JSON records the load average next to the ti
 
 Writes ``benchmarks/results/ops.json`` unless told otherwise.
 """
+
 from __future__ import annotations
 
 import os
@@ -65,15 +66,20 @@ def main(argv=None) -> dict:
     np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)
 
     with torch.no_grad():
-        times = best_ms({"torch": lambda: F.conv2d(xt, wt, bt), "ours": lambda: corr2d_multi(x, w, b)},
-                        args.repeat, args.number)
+        times = best_ms(
+            {"torch": lambda: F.conv2d(xt, wt, bt), "ours": lambda: corr2d_multi(x, w, b)}, args.repeat, args.number
+        )
     torch_ms, ours_ms = times["torch"], times["ours"]
     ratio = ours_ms / torch_ms
 
-    print(f"x {x.shape} float32, w {w.shape}; best of {args.repeat} x {args.number} calls, "
-          f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
-    table = format_table([("impl", "<26", "s"), ("ms/call", ">10", ".3f"), ("ratio", ">8", ".2f")],
-                         [("torch F.conv2d", torch_ms, 1.0), ("coursekit corr2d_multi", ours_ms, ratio)])
+    print(
+        f"x {x.shape} float32, w {w.shape}; best of {args.repeat} x {args.number} calls, "
+        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
+    )
+    table = format_table(
+        [("impl", "<26", "s"), ("ms/call", ">10", ".3f"), ("ratio", ">8", ".2f")],
+        [("torch F.conv2d", torch_ms, 1.0), ("coursekit corr2d_multi", ours_ms, ratio)],
+    )
     verdict = "met" if ratio <= TARGET_RATIO else "NOT met"
     table += f"\ntarget ratio <= {TARGET_RATIO:g}: {verdict}"
 

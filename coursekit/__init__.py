@@ -22,4 +22,5 @@ One concept per module:
 
 Import what you need from the module that owns it, e.g. ``from coursekit.train import fit``.
 """
+
 __version__ = "0.1.0"

@@ -17,6 +17,7 @@ Shapes: a batch is ``(N, C, H, W)``; every function returns a new tensor of the 
 Wrap a loader with `Augmented(loader, FlipCrop(...))` to train on augmented batches; evaluate on
 the plain test loader.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -28,8 +29,10 @@ def _check_batch(x: torch.Tensor) -> None:
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"expected a batch tensor (N, C, H, W), got {type(x).__name__}; convert with torch.as_tensor")
     if x.ndim != 4:
-        raise ValueError(f"expected a batch tensor (N, C, H, W), got shape {tuple(x.shape)}"
-                         + ("; add the channel axis with x[:, None]" if x.ndim == 3 else ""))
+        raise ValueError(
+            f"expected a batch tensor (N, C, H, W), got shape {tuple(x.shape)}"
+            + ("; add the channel axis with x[:, None]" if x.ndim == 3 else "")
+        )
 
 
 def _check_padding(padding, name: str = "padding") -> int:
@@ -57,8 +60,10 @@ def _check_fill(fill) -> None:
 
 def _check_generator(generator) -> None:
     if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}; "
-                        f"make one with torch.Generator().manual_seed(seed)")
+        raise TypeError(
+            f"generator must be a torch.Generator or None, got {type(generator).__name__}; "
+            f"make one with torch.Generator().manual_seed(seed)"
+        )
 
 
 def _check_offsets(n: int, dy, dx, flip) -> None:
@@ -74,8 +79,9 @@ def _check_offsets(n: int, dy, dx, flip) -> None:
         raise TypeError(f"flip must be a bool tensor (True: mirror that image), got {flip.dtype}")
 
 
-def shift_flip(x: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, flip: torch.Tensor,
-               fill: float | None = None) -> torch.Tensor:
+def shift_flip(
+    x: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, flip: torch.Tensor, fill: float | None = None
+) -> torch.Tensor:
     """Shift image n of `x` (N, C, H, W) by (dy[n], dx[n]) pixels and mirror it if flip[n].
 
     out[n, c, i, k] = m[n, c, i - dy[n], k - dx[n]], where m is image n mirrored left-right when
@@ -86,11 +92,11 @@ def shift_flip(x: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, flip: torch.
     _check_offsets(len(x), dy, dx, flip)
     _check_fill(fill)
     n, c, h, w = x.shape
-    rows = torch.arange(h, device=x.device).expand(n, h) - dy.to(x.device)[:, None]       # (N, H)
-    cols = torch.arange(w, device=x.device).expand(n, w) - dx.to(x.device)[:, None]       # (N, W)
+    rows = torch.arange(h, device=x.device).expand(n, h) - dy.to(x.device)[:, None]  # (N, H)
+    cols = torch.arange(w, device=x.device).expand(n, w) - dx.to(x.device)[:, None]  # (N, W)
     inside = ((rows >= 0) & (rows < h))[:, :, None] & ((cols >= 0) & (cols < w))[:, None, :]
     rows, cols = rows.clamp(0, h - 1), cols.clamp(0, w - 1)
-    cols = torch.where(flip.to(x.device)[:, None], w - 1 - cols, cols)                      # mirror
+    cols = torch.where(flip.to(x.device)[:, None], w - 1 - cols, cols)  # mirror
     index = (rows[:, :, None] * w + cols[:, None, :]).reshape(n, 1, h * w).expand(n, c, h * w)
     out = x.reshape(n, c, h * w).gather(2, index).reshape(n, c, h, w)
     if fill is not None:
@@ -111,8 +117,9 @@ def random_offsets(n: int, padding: int, flip_p: float, generator: torch.Generat
     return dy, dx, flip
 
 
-def random_crop(x: torch.Tensor, padding: int, generator: torch.Generator | None = None,
-                fill: float | None = None) -> torch.Tensor:
+def random_crop(
+    x: torch.Tensor, padding: int, generator: torch.Generator | None = None, fill: float | None = None
+) -> torch.Tensor:
     """Random crop of each image after padding it by `padding` pixels: (N, C, H, W) -> same shape."""
     _check_batch(x)
     _check_fill(fill)

@@ -27,6 +27,7 @@ The callbacks shipped here: `ProgressBar` and `LivePlot` (the two `fit` adds by 
 This module imports neither Matplotlib nor IPython: `LivePlot` imports `coursekit.viz` only when
 a fit starts with it, so ``import coursekit.train`` stays free of plotting modules.
 """
+
 from __future__ import annotations
 
 import math
@@ -92,8 +93,10 @@ class Run:
 
     def __repr__(self) -> str:
         batches = "?" if self.n_batches is None else self.n_batches
-        return (f"Run(epoch {self.epoch}/{self.epochs}, batch {self.batch + 1}/{batches}, "
-                f"device {self.device}, stopped={self.stopped})")
+        return (
+            f"Run(epoch {self.epoch}/{self.epochs}, batch {self.batch + 1}/{batches}, "
+            f"device {self.device}, stopped={self.stopped})"
+        )
 
 
 class Callback:
@@ -255,8 +258,10 @@ class KeepBest(Callback):
 
     def before_fit(self, run: Run) -> None:
         if self.metric.startswith("val_") and run.val_loader is None:
-            raise ValueError(f"KeepBest(metric={self.metric!r}) needs a validation loader, but fit got "
-                             f"val_loader=None; pass one, or use metric='train_loss'")
+            raise ValueError(
+                f"KeepBest(metric={self.metric!r}) needs a validation loader, but fit got "
+                f"val_loader=None; pass one, or use metric='train_loss'"
+            )
         self.best_epoch = self.best_value = self.best_state = None
 
     def after_epoch(self, run: Run) -> None:

@@ -25,6 +25,7 @@ The file layout (``torch.load(path, weights_only=True)`` reads it without course
 
 Checkpoints written before the checksums were added (no ``"sha256"`` entry) still load.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -62,6 +63,7 @@ class UnsafeCheckpoint(CorruptCheckpoint, pickle.UnpicklingError):
 # What is stored.
 # ---------------------------------------------------------------------------------------------
 
+
 def tensor_sha256(tensor: torch.Tensor) -> str:
     """The sha256 of a tensor's dtype, shape and bytes (in row-major order, whatever its strides)."""
     t = tensor.detach().cpu().contiguous()
@@ -95,8 +97,10 @@ def _fix_for(value) -> str:
 def _check_meta(value, where: str = "meta", depth: int = 0) -> None:
     """Raise TypeError naming the first entry of `meta` that ``weights_only`` loading would refuse."""
     if depth > _MAX_DEPTH:
-        raise TypeError(f"{where} is nested more than {_MAX_DEPTH} levels deep (a list or dict that contains "
-                        f"itself?); store a flat summary instead")
+        raise TypeError(
+            f"{where} is nested more than {_MAX_DEPTH} levels deep (a list or dict that contains "
+            f"itself?); store a flat summary instead"
+        )
     if type(value) in _PLAIN or type(value) in (torch.Tensor, nn.Parameter):
         return
     if type(value) in (list, tuple):
@@ -106,13 +110,17 @@ def _check_meta(value, where: str = "meta", depth: int = 0) -> None:
     if type(value) is dict:
         for key, item in value.items():
             if type(key) not in (str, int):
-                raise TypeError(f"{where} has a key {key!r} of type {type(key).__name__}; checkpoint meta keys "
-                                f"must be strings (or ints): use str(key). Nothing was written.")
+                raise TypeError(
+                    f"{where} has a key {key!r} of type {type(key).__name__}; checkpoint meta keys "
+                    f"must be strings (or ints): use str(key). Nothing was written."
+                )
             _check_meta(item, f"{where}[{key!r}]", depth + 1)
         return
     kind = f"{type(value).__module__}.{type(value).__qualname__}".removeprefix("builtins.")
-    raise TypeError(f"{where} is a {kind} ({value!r:.60}), which a checkpoint cannot load back with "
-                    f"weights_only=True; {_fix_for(value)}. Nothing was written.")
+    raise TypeError(
+        f"{where} is a {kind} ({value!r:.60}), which a checkpoint cannot load back with "
+        f"weights_only=True; {_fix_for(value)}. Nothing was written."
+    )
 
 
 def _check_path(path) -> Path:
@@ -134,6 +142,7 @@ def _check_model(model) -> nn.Module:
 # Saving.
 # ---------------------------------------------------------------------------------------------
 
+
 def save_checkpoint(model: nn.Module, path: str | os.PathLike, meta: dict | None = None) -> Path:
     """Write `model`'s weights, architecture, tensor checksums and `meta` to `path` atomically.
 
@@ -149,8 +158,9 @@ def save_checkpoint(model: nn.Module, path: str | os.PathLike, meta: dict | None
     meta = dict(meta or {})
     _check_meta(meta)
     if path.is_dir():
-        raise IsADirectoryError(f"{path} is a folder; give the checkpoint a file name inside it, "
-                                f"e.g. {path / 'model.pt'}")
+        raise IsADirectoryError(
+            f"{path} is a folder; give the checkpoint a file name inside it, e.g. {path / 'model.pt'}"
+        )
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     architecture = _architecture(model)
     architecture["sha256"] = {k: tensor_sha256(v) for k, v in state.items()}
@@ -200,8 +210,10 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
         reason = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
         raise _corrupt(path, f"torch cannot read it ({reason})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise CheckpointMismatch(f"{path} is not a coursekit checkpoint (expected format {FORMAT!r}); "
-                                 f"save models with coursekit.checkpoint.save_checkpoint")
+        raise CheckpointMismatch(
+            f"{path} is not a coursekit checkpoint (expected format {FORMAT!r}); "
+            f"save models with coursekit.checkpoint.save_checkpoint"
+        )
     _check_structure(path, payload)
     return payload
 
@@ -228,8 +240,9 @@ def _check_structure(path: Path, payload: dict) -> None:
         raise _corrupt(path, "the tensors it lists and the tensors it holds differ")
     for name, tensor in state.items():
         if list(tensor.shape) != list(shapes[name]):
-            raise _corrupt(path, f"tensor {name} has shape {tuple(tensor.shape)} but is recorded as "
-                                 f"{tuple(shapes[name])}")
+            raise _corrupt(
+                path, f"tensor {name} has shape {tuple(tensor.shape)} but is recorded as {tuple(shapes[name])}"
+            )
     digests = arch.get("sha256")
     if digests is None:
         return  # written before checksums existed
@@ -289,7 +302,8 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module) -> dict:
     problems = _differences(payload["architecture"], model)
     if problems:
         raise CheckpointMismatch(
-            f"{path} does not fit this model: " + "; ".join(problems)
+            f"{path} does not fit this model: "
+            + "; ".join(problems)
             + ". Train the model again, or build the model the checkpoint was saved from."
         )
     backup = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -298,6 +312,8 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module) -> dict:
     except Exception as err:
         with torch.no_grad():
             model.load_state_dict(backup)
-        raise CheckpointMismatch(f"{path} could not be loaded into this model ({err}); the model is unchanged. "
-                                 f"Train the model again, or build the model the checkpoint was saved from.") from None
+        raise CheckpointMismatch(
+            f"{path} could not be loaded into this model ({err}); the model is unchanged. "
+            f"Train the model again, or build the model the checkpoint was saved from."
+        ) from None
     return payload["meta"]

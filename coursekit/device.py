@@ -7,6 +7,7 @@ the environment variable ``COURSEKIT_DEVICE`` (``cpu``, ``cuda``, ``cuda:1``, ``
 one-line summary a notebook prints so a reader knows what the numbers below it were measured on;
 `machine()` is the same as a dict, for the JSON reports of ``benchmarks/``.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -83,8 +84,10 @@ def resolve_device(device: torch.device | str | None = None, name: str = "device
             raise UnknownName(f"{name} argument", str(device), DEVICE_CHOICES)
         parsed = device
     else:
-        raise TypeError(f"{name} must be a str such as 'cpu' or 'cuda', a torch.device or None, "
-                        f"got {type(device).__name__} {device!r}")
+        raise TypeError(
+            f"{name} must be a str such as 'cpu' or 'cuda', a torch.device or None, "
+            f"got {type(device).__name__} {device!r}"
+        )
     return _check_available(parsed, f"{name}={str(device)!r}")
 
 
@@ -106,9 +109,13 @@ def machine() -> dict:
     """What a measurement is made on: platform, processor, Python/NumPy/torch versions, CPU count,
     torch threads and the 1-minute load average (other work on the machine slows every timing)."""
     return dict(
-        platform=platform.platform(), processor=platform.processor() or platform.machine(),
-        python=platform.python_version(), numpy=np.__version__, torch=torch.__version__,
-        cpu_count=os.cpu_count(), threads=torch.get_num_threads(),
+        platform=platform.platform(),
+        processor=platform.processor() or platform.machine(),
+        python=platform.python_version(),
+        numpy=np.__version__,
+        torch=torch.__version__,
+        cpu_count=os.cpu_count(),
+        threads=torch.get_num_threads(),
         load_average_1min=round(os.getloadavg()[0], 2),
     )
 

@@ -5,6 +5,7 @@ same way when the name is unknown: with `UnknownName`, whose message lists the n
 It subclasses `KeyError` (what a lookup raises) and `ValueError` (what a bad argument raises), so
 ``except KeyError`` and ``except ValueError`` both catch it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable

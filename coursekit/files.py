@@ -14,6 +14,7 @@ them: every writer in the package calls it on its folder before writing.
 - `write_json(path, obj) -> Path`: indented JSON, written atomically.
 - `remove_stale_partials(directory) -> list[Path]`: what a killed run left behind, removed.
 """
+
 from __future__ import annotations
 
 import json
@@ -127,8 +128,10 @@ def write_json(path: str | os.PathLike, obj) -> Path:
     try:
         text = json.dumps(obj, indent=2, allow_nan=True) + "\n"
     except TypeError as err:
-        raise TypeError(f"write_json({str(path)!r}): {err}; convert it to a number, string, list "
-                        f"or dict first (e.g. float(x) for a NumPy scalar, str(p) for a Path)") from None
+        raise TypeError(
+            f"write_json({str(path)!r}): {err}; convert it to a number, string, list "
+            f"or dict first (e.g. float(x) for a NumPy scalar, str(p) for a Path)"
+        ) from None
     except ValueError as err:  # a circular reference
         raise ValueError(f"write_json({str(path)!r}): {err}") from None
     with atomic_path(path) as tmp:
@@ -148,8 +151,7 @@ def remove_stale_partials(directory: str | os.PathLike) -> list[Path]:
         return []
     removed = []
     for path in sorted(directory.iterdir()):
-        if (path.name.startswith(".") and path.name.endswith(PARTIAL_SUFFIX)
-                and not _writer_alive(path)):
+        if path.name.startswith(".") and path.name.endswith(PARTIAL_SUFFIX) and not _writer_alive(path):
             _remove(path)
             removed.append(path)
     return removed

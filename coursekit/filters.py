@@ -20,6 +20,7 @@ Arguments are checked before anything is computed, and every error names the arg
 and what was expected: an unknown name raises `coursekit.errors.UnknownName` listing the names;
 `gaussian` wants a positive odd int ``size`` and a positive, finite ``sigma``.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -40,9 +41,7 @@ def _kernel(rows) -> np.ndarray:
 
 
 # Leaves the image unchanged (with 'same' padding): only the centre pixel is kept.
-IDENTITY = _kernel([[0, 0, 0],
-                    [0, 1, 0],
-                    [0, 0, 0]])
+IDENTITY = _kernel([[0, 0, 0], [0, 1, 0], [0, 0, 0]])
 
 # Box blur: every output pixel is the plain mean of its 3x3 neighbourhood.
 BOX_BLUR = _kernel(np.ones((3, 3)) / 9)
@@ -53,25 +52,19 @@ GAUSSIAN_BLUR = _kernel(np.outer([1, 2, 1], [1, 2, 1]) / 16)
 
 # Sharpen: the pixel, plus (pixel - each of its 4 neighbours). Adds the negated Laplacian to the
 # image, which exaggerates local contrast. Sums to 1. (Seed 003, "sharpen".)
-SHARPEN = _kernel([[0, -1, 0],
-                   [-1, 5, -1],
-                   [0, -1, 0]])
+SHARPEN = _kernel([[0, -1, 0], [-1, 5, -1], [0, -1, 0]])
 
 # Discrete Laplacian (second derivative d2/dx2 + d2/dy2) with the 4 direct neighbours:
 # neighbours minus 4 x centre. Zero on flat regions and on linear ramps; positive in dark spots
 # and on the dark side of an edge. (Seed 003, "Laplacian".)
-LAPLACIAN = _kernel([[0, 1, 0],
-                     [1, -4, 1],
-                     [0, 1, 0]])
+LAPLACIAN = _kernel([[0, 1, 0], [1, -4, 1], [0, 1, 0]])
 
 # The same kernel with the opposite sign (centre +4, neighbours -1): positive on the bright side of
 # an edge. Both signs are called "Laplacian" in practice. (Seed 001 uses this one.)
 LAPLACIAN_INVERTED = _kernel(-LAPLACIAN)
 
 # Laplacian using all 8 neighbours: responds to diagonal changes as well.
-LAPLACIAN_8 = _kernel([[1, 1, 1],
-                       [1, -8, 1],
-                       [1, 1, 1]])
+LAPLACIAN_8 = _kernel([[1, 1, 1], [1, -8, 1], [1, 1, 1]])
 
 # Outline: the inverted 8-neighbour Laplacian. Flat regions go to 0, every edge lights up, in any
 # direction. (Seed 003, "outline".)
@@ -80,18 +73,14 @@ OUTLINE = _kernel(-LAPLACIAN_8)
 # Emboss: negative weights at the top left, positive at the bottom right, 1 in the centre.
 # Brightness changes along the diagonal show up as raised or sunken relief, as if lit from one
 # corner. Sums to 1, so flat regions keep their value. (Seed 003, "emboss".)
-EMBOSS = _kernel([[-2, -1, 0],
-                  [-1, 1, 1],
-                  [0, 1, 2]])
+EMBOSS = _kernel([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]])
 
 # Sobel, vertical edges: (right column - left column), the middle row counted twice, which also
 # smooths along the edge. Positive where the image gets brighter to the right. This is the kernel of
 # seed 000's worked example. Note: seed 000's edge-detection slide labels this kernel "horizontal
 # edge detector" and its transpose "vertical edge detector"; here the names follow the usual
 # meaning, by the orientation of the edge found, not the direction of the derivative.
-SOBEL_VERTICAL = _kernel([[-1, 0, 1],
-                          [-2, 0, 2],
-                          [-1, 0, 1]])
+SOBEL_VERTICAL = _kernel([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]])
 
 # Sobel, horizontal edges: (bottom row - top row). Positive where the image gets brighter downwards.
 SOBEL_HORIZONTAL = _kernel(SOBEL_VERTICAL.T)
@@ -102,29 +91,29 @@ SOBEL_LEFT = _kernel(-SOBEL_VERTICAL)
 SOBEL_TOP = _kernel(-SOBEL_HORIZONTAL)
 
 # Prewitt: like Sobel but without the extra weight on the middle row/column.
-PREWITT_VERTICAL = _kernel([[-1, 0, 1],
-                            [-1, 0, 1],
-                            [-1, 0, 1]])
+PREWITT_VERTICAL = _kernel([[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]])
 PREWITT_HORIZONTAL = _kernel(PREWITT_VERTICAL.T)
 
 
-NAMED: Mapping[str, np.ndarray] = MappingProxyType({
-    "identity": IDENTITY,
-    "box_blur": BOX_BLUR,
-    "gaussian_blur": GAUSSIAN_BLUR,
-    "sharpen": SHARPEN,
-    "laplacian": LAPLACIAN,
-    "laplacian_inverted": LAPLACIAN_INVERTED,
-    "laplacian_8": LAPLACIAN_8,
-    "outline": OUTLINE,
-    "emboss": EMBOSS,
-    "sobel_vertical": SOBEL_VERTICAL,
-    "sobel_horizontal": SOBEL_HORIZONTAL,
-    "sobel_left": SOBEL_LEFT,
-    "sobel_top": SOBEL_TOP,
-    "prewitt_vertical": PREWITT_VERTICAL,
-    "prewitt_horizontal": PREWITT_HORIZONTAL,
-})
+NAMED: Mapping[str, np.ndarray] = MappingProxyType(
+    {
+        "identity": IDENTITY,
+        "box_blur": BOX_BLUR,
+        "gaussian_blur": GAUSSIAN_BLUR,
+        "sharpen": SHARPEN,
+        "laplacian": LAPLACIAN,
+        "laplacian_inverted": LAPLACIAN_INVERTED,
+        "laplacian_8": LAPLACIAN_8,
+        "outline": OUTLINE,
+        "emboss": EMBOSS,
+        "sobel_vertical": SOBEL_VERTICAL,
+        "sobel_horizontal": SOBEL_HORIZONTAL,
+        "sobel_left": SOBEL_LEFT,
+        "sobel_top": SOBEL_TOP,
+        "prewitt_vertical": PREWITT_VERTICAL,
+        "prewitt_horizontal": PREWITT_HORIZONTAL,
+    }
+)
 
 
 def get(name: str) -> np.ndarray:
@@ -142,8 +131,9 @@ def get(name: str) -> np.ndarray:
 
 def _odd_size(size) -> int:
     if isinstance(size, (bool, np.bool_)) or not isinstance(size, numbers.Integral) or size < 1 or size % 2 == 0:
-        raise ValueError(f"size must be a positive odd integer (1, 3, 5, ...) so the kernel has a centre "
-                         f"cell, got {size!r}")
+        raise ValueError(
+            f"size must be a positive odd integer (1, 3, 5, ...) so the kernel has a centre cell, got {size!r}"
+        )
     return int(size)
 
 

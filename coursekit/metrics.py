@@ -4,6 +4,7 @@ Both take class indices, not logits: ``preds = logits.argmax(1)``, or ``courseki
 which returns ``(preds, labels)`` for a whole loader. Inputs may be tensors, NumPy arrays or lists of
 ints, of shape (N,).
 """
+
 from __future__ import annotations
 
 import numbers
@@ -15,8 +16,9 @@ import torch
 def _as_classes(values, name: str) -> torch.Tensor:
     """`values` as an int64 CPU tensor of shape (N,), or a clear error about what it is instead."""
     if isinstance(values, (str, bytes, dict, set)) or values is None:
-        raise TypeError(f"{name} must be a sequence of class indices (tensor, array or list of ints), "
-                        f"got {type(values).__name__}")
+        raise TypeError(
+            f"{name} must be a sequence of class indices (tensor, array or list of ints), got {type(values).__name__}"
+        )
     if isinstance(values, torch.Tensor):
         tensor = values.detach().cpu()
     else:
@@ -28,13 +30,17 @@ def _as_classes(values, name: str) -> torch.Tensor:
             raise TypeError(f"{name} must hold integer class indices, got {array.dtype} values")
         tensor = torch.from_numpy(array) if array.size else torch.zeros(0, dtype=torch.long)
     if tensor.ndim == 2 and tensor.shape[1] > 1:
-        raise ValueError(f"{name} must be class indices of shape (N,), got shape {tuple(tensor.shape)}: "
-                         f"for logits or probabilities take .argmax(1) first")
+        raise ValueError(
+            f"{name} must be class indices of shape (N,), got shape {tuple(tensor.shape)}: "
+            f"for logits or probabilities take .argmax(1) first"
+        )
     if tensor.ndim != 1:
         raise ValueError(f"{name} must have shape (N,), got shape {tuple(tensor.shape)}")
     if tensor.dtype == torch.bool or tensor.dtype.is_floating_point or tensor.is_complex():
-        raise TypeError(f"{name} must hold integer class indices, got {tensor.dtype}; "
-                        f"for logits take .argmax(1), for whole-number floats use .long()")
+        raise TypeError(
+            f"{name} must hold integer class indices, got {tensor.dtype}; "
+            f"for logits take .argmax(1), for whole-number floats use .long()"
+        )
     return tensor.long()
 
 

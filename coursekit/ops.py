@@ -56,6 +56,7 @@ swap. Raise the cap for one call with ``max_bytes=...`` or for the session with
 
 Every error names the argument, the value it got and what was expected.
 """
+
 from __future__ import annotations
 
 import math
@@ -162,20 +163,25 @@ def _to_numpy(value, name: str) -> np.ndarray:
     if torch is not None and isinstance(value, torch.Tensor):
         t = value.detach()
         if t.is_complex():
-            raise ValueError(f"{name} must hold real numbers, got a complex tensor (dtype {t.dtype}); "
-                             f"use {name}.real or {name}.abs()")
+            raise ValueError(
+                f"{name} must hold real numbers, got a complex tensor (dtype {t.dtype}); "
+                f"use {name}.real or {name}.abs()"
+            )
         try:
             t = t.cpu().resolve_conj().resolve_neg()
         except Exception as error:  # e.g. the "meta" device, which holds no values
-            raise ValueError(f"{name} is a tensor on device {str(value.device)!r} whose values cannot "
-                             f"be read ({error}); move it to the CPU first") from None
+            raise ValueError(
+                f"{name} is a tensor on device {str(value.device)!r} whose values cannot "
+                f"be read ({error}); move it to the CPU first"
+            ) from None
         if t.dtype in (torch.bfloat16, torch.float16):
             t = t.float()
         try:
             return t.numpy()
         except Exception as error:
-            raise ValueError(f"{name} must hold numbers; this tensor (dtype {t.dtype}) cannot be read "
-                             f"as a NumPy array: {error}") from None
+            raise ValueError(
+                f"{name} must hold numbers; this tensor (dtype {t.dtype}) cannot be read as a NumPy array: {error}"
+            ) from None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -216,8 +222,9 @@ def as_array(value, name: str = "x", shapes: dict[int, str] | None = None, max_b
     array = _to_numpy(value, name)
     kind = array.dtype.kind
     if kind == "c":
-        raise ValueError(f"{name} must hold real numbers, got complex values (dtype {array.dtype}); "
-                         f"use {name}.real or abs({name})")
+        raise ValueError(
+            f"{name} must hold real numbers, got complex values (dtype {array.dtype}); use {name}.real or abs({name})"
+        )
     if kind not in "biuf":
         detail = f" (elements of type {_element_types(array)})" if kind == "O" else ""
         if kind in "US":
@@ -231,12 +238,18 @@ def as_array(value, name: str = "x", shapes: dict[int, str] | None = None, max_b
 
     target = result_dtype(array.dtype)
     if target != array.dtype:
-        check_memory("as_array", target, {f"{name} as {target.name}": array.size},
-                 f"{name} {array.shape} {array.dtype}", max_bytes)
+        check_memory(
+            "as_array",
+            target,
+            {f"{name} as {target.name}": array.size},
+            f"{name} {array.shape} {array.dtype}",
+            max_bytes,
+        )
         if array.dtype == np.uint64 and int(array.max()) > _INT64.max:
             raise IntegerOverflowError(
                 f"{name} holds values up to {int(array.max())}, beyond int64 (at most {_INT64.max}); "
-                f"convert it to float first: {name}.astype(float)")
+                f"convert it to float first: {name}.astype(float)"
+            )
         array = array.astype(target)
     return array
 
@@ -353,8 +366,7 @@ def output_size(n: int, f: int, padding: int = 0, stride: int = 1) -> int:
 
 def _output_shape(hw, size, padding, stride) -> tuple[int, int]:
     """``(H', W')`` for an ``(H, W)`` input and a ``size`` window (pairs already checked)."""
-    return (output_size(hw[0], size[0], padding[0], stride[0]),
-            output_size(hw[1], size[1], padding[1], stride[1]))
+    return (output_size(hw[0], size[0], padding[0], stride[0]), output_size(hw[1], size[1], padding[1], stride[1]))
 
 
 def _padded_items(shape, padding) -> int:
@@ -416,8 +428,9 @@ def pad2d(x, padding, value=0, *, max_bytes=None) -> np.ndarray:
     x = as_array(x, "x", IMAGE_SHAPES, max_bytes)
     padding = _padding(padding)
     fill, dtype = _fill_value(value, x.dtype)
-    check_memory("pad2d", dtype, {"padded x": _padded_items(x.shape, padding)},
-             f"x {x.shape}, padding {padding}", max_bytes)
+    check_memory(
+        "pad2d", dtype, {"padded x": _padded_items(x.shape, padding)}, f"x {x.shape}, padding {padding}", max_bytes
+    )
     widths = [(0, 0)] * (x.ndim - 2) + [(padding[0],) * 2, (padding[1],) * 2]
     return np.pad(x.astype(dtype, copy=False), widths, constant_values=fill)  # always a new array
 
@@ -451,13 +464,20 @@ def corr1d(x, k, mode: str = "valid", *, max_bytes=None) -> np.ndarray:
     mode = _choice(mode, "mode", MODES_1D)
     m = len(k)
     if mode != "full" and m > len(x):
-        raise ValueError(f"kernel size {m} is larger than the input size {len(x)} (mode={mode!r}); "
-                         f"use mode='full' or a shorter kernel")
+        raise ValueError(
+            f"kernel size {m} is larger than the input size {len(x)} (mode={mode!r}); "
+            f"use mode='full' or a shorter kernel"
+        )
     left, right = {"valid": (0, 0), "same": (m // 2, (m - 1) // 2), "full": (m - 1, m - 1)}[mode]
     dtype = np.result_type(x, k)
     n_out = len(x) + left + right - m + 1
-    check_memory("corr1d", dtype, {"padded x": len(x) + left + right, "windows (n', m)": n_out * m,
-                               "output": n_out}, f"x {x.shape}, k {k.shape}", max_bytes)
+    check_memory(
+        "corr1d",
+        dtype,
+        {"padded x": len(x) + left + right, "windows (n', m)": n_out * m, "output": n_out},
+        f"x {x.shape}, k {k.shape}",
+        max_bytes,
+    )
     _exact_sums("corr1d", dtype, {"x": x, "k": k}, m)
     padded = np.pad(x.astype(dtype, copy=False), (left, right))
     return sliding_window_view(padded, m) @ k.astype(dtype, copy=False)
@@ -558,7 +578,8 @@ def corr2d_loops(x, k, padding=0, stride=1, *, max_bytes=None) -> np.ndarray:
     ``k``. Slow: use it on small examples only.
     """
     x, k, (rows, cols), (step_rows, step_cols), (out_h, out_w) = _prepare_corr2d(
-        "corr2d_loops", x, k, padding, stride, max_bytes, with_patches=False)
+        "corr2d_loops", x, k, padding, stride, max_bytes, with_patches=False
+    )
     _, kh, kw = k.shape
     padded = _pad(x, (rows, cols), 0)
     out = np.zeros((out_h, out_w), dtype=x.dtype)
@@ -615,11 +636,17 @@ def corr2d_multi(x, w, b=None, padding=0, stride=1, *, max_bytes=None) -> np.nda
     out_h, out_w = _output_shape(x.shape[2:], (kh, kw), padding, stride)
 
     dtype = np.result_type(x, w) if b is None else np.result_type(x, w, b)
-    check_memory("corr2d_multi", dtype, {
-        "padded x": _padded_items(x.shape, padding),
-        f"im2col matrix ({c * kh * kw}, {n * out_h * out_w})": c * kh * kw * n * out_h * out_w,
-        "output and its transposed copy": 2 * n * o * out_h * out_w,
-    }, f"x {given_shape}, w {w.shape}, padding {padding}, stride {stride}", max_bytes)
+    check_memory(
+        "corr2d_multi",
+        dtype,
+        {
+            "padded x": _padded_items(x.shape, padding),
+            f"im2col matrix ({c * kh * kw}, {n * out_h * out_w})": c * kh * kw * n * out_h * out_w,
+            "output and its transposed copy": 2 * n * o * out_h * out_w,
+        },
+        f"x {given_shape}, w {w.shape}, padding {padding}, stride {stride}",
+        max_bytes,
+    )
     _exact_sums("corr2d_multi", dtype, {"x": x, "w": w}, c * kh * kw, offset=b)
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
 
@@ -673,12 +700,17 @@ def pool2d(x, size, stride=None, padding=0, mode: str = "max", *, max_bytes=None
     size = as_pair(size, "size")
     stride = size if stride is None else as_pair(stride, "stride")
     padding = _padding(padding)
-    if any(p > s // 2 for p, s in zip(padding, size)):
+    if any(p > s // 2 for p, s in zip(padding, size, strict=True)):
         raise ValueError(f"padding {padding} must be at most half the pooling size {size}")
     out_h, out_w = _output_shape(x.shape[-2:], size, padding, stride)
     out_items = math.prod(x.shape[:-2]) * out_h * out_w
-    check_memory("pool2d", x.dtype, {"padded x": _padded_items(x.shape, padding), "output": out_items},
-             f"x {x.shape}, size {size}, stride {stride}, padding {padding}", max_bytes)
+    check_memory(
+        "pool2d",
+        x.dtype,
+        {"padded x": _padded_items(x.shape, padding), "output": out_items},
+        f"x {x.shape}, size {size}, stride {stride}, padding {padding}",
+        max_bytes,
+    )
     if mode == "sum":
         _exact_sums("pool2d", x.dtype, {"x": x}, size[0] * size[1])
 

@@ -11,6 +11,7 @@ CUDA is available, else ``cpu``. Notebooks never branch on the profile themselve
 ``settings("lenet")`` for their numbers (epochs, subset sizes, image size, thresholds) and use
 whatever comes back.
 """
+
 from __future__ import annotations
 
 import os
@@ -35,27 +36,87 @@ SECTIONS: dict[str, dict[str, dict]] = {
     # every strategy); asserts transfer beats scratch by `min_transfer_gain`. ImageNet path (only with
     # weights): ants/bees at 224 px, `imagenet_epochs` per strategy, `min_accuracy` for the pretrained ones.
     "transfer": {
-        "ci": dict(width=8, source_subset=6000, source_epochs=2, target_per_class=10, target_epochs=30,
-                   test_subset=1000, lr=0.05, min_source_accuracy=0.90, min_transfer_gain=0.03,
-                   imagenet_epochs=2, imagenet_subset=64, min_accuracy=0.80),
-        "cpu": dict(width=8, source_subset=15000, source_epochs=3, target_per_class=10, target_epochs=30,
-                    test_subset=None, lr=0.05, min_source_accuracy=0.95, min_transfer_gain=0.03,
-                    imagenet_epochs=5, imagenet_subset=None, min_accuracy=0.90),
-        "gpu": dict(width=16, source_subset=None, source_epochs=5, target_per_class=10, target_epochs=30,
-                    test_subset=None, lr=0.05, min_source_accuracy=0.97, min_transfer_gain=0.03,
-                    imagenet_epochs=15, imagenet_subset=None, min_accuracy=0.92),
+        "ci": dict(
+            width=8,
+            source_subset=6000,
+            source_epochs=2,
+            target_per_class=10,
+            target_epochs=30,
+            test_subset=1000,
+            lr=0.05,
+            min_source_accuracy=0.90,
+            min_transfer_gain=0.03,
+            imagenet_epochs=2,
+            imagenet_subset=64,
+            min_accuracy=0.80,
+        ),
+        "cpu": dict(
+            width=8,
+            source_subset=15000,
+            source_epochs=3,
+            target_per_class=10,
+            target_epochs=30,
+            test_subset=None,
+            lr=0.05,
+            min_source_accuracy=0.95,
+            min_transfer_gain=0.03,
+            imagenet_epochs=5,
+            imagenet_subset=None,
+            min_accuracy=0.90,
+        ),
+        "gpu": dict(
+            width=16,
+            source_subset=None,
+            source_epochs=5,
+            target_per_class=10,
+            target_epochs=30,
+            test_subset=None,
+            lr=0.05,
+            min_source_accuracy=0.97,
+            min_transfer_gain=0.03,
+            imagenet_epochs=15,
+            imagenet_subset=None,
+            min_accuracy=0.92,
+        ),
     },
     # 07_learning_filters: a small conv net (global max pool) vs an MLP on MNIST, both tested on the
     # test set as is and shifted 3 pixels right and down. `min_*_accuracy`: unshifted test accuracy;
     # `min_conv_shifted_accuracy`: the conv net on shifted digits; `min_shift_advantage`: how much
     # better than the MLP the conv net must do on shifted digits.
     "learning_filters": {
-        "ci": dict(epochs=2, train_subset=10_000, val_size=2000, batch_size=64, lr=3e-3, min_conv_accuracy=0.93,
-                   min_mlp_accuracy=0.90, min_conv_shifted_accuracy=0.80, min_shift_advantage=0.40),
-        "cpu": dict(epochs=3, train_subset=None, val_size=5000, batch_size=64, lr=3e-3, min_conv_accuracy=0.97,
-                    min_mlp_accuracy=0.95, min_conv_shifted_accuracy=0.85, min_shift_advantage=0.50),
-        "gpu": dict(epochs=6, train_subset=None, val_size=5000, batch_size=128, lr=3e-3, min_conv_accuracy=0.98,
-                    min_mlp_accuracy=0.96, min_conv_shifted_accuracy=0.85, min_shift_advantage=0.50),
+        "ci": dict(
+            epochs=2,
+            train_subset=10_000,
+            val_size=2000,
+            batch_size=64,
+            lr=3e-3,
+            min_conv_accuracy=0.93,
+            min_mlp_accuracy=0.90,
+            min_conv_shifted_accuracy=0.80,
+            min_shift_advantage=0.40,
+        ),
+        "cpu": dict(
+            epochs=3,
+            train_subset=None,
+            val_size=5000,
+            batch_size=64,
+            lr=3e-3,
+            min_conv_accuracy=0.97,
+            min_mlp_accuracy=0.95,
+            min_conv_shifted_accuracy=0.85,
+            min_shift_advantage=0.50,
+        ),
+        "gpu": dict(
+            epochs=6,
+            train_subset=None,
+            val_size=5000,
+            batch_size=128,
+            lr=3e-3,
+            min_conv_accuracy=0.98,
+            min_mlp_accuracy=0.96,
+            min_conv_shifted_accuracy=0.85,
+            min_shift_advantage=0.50,
+        ),
     },
     # 09_alexnet_vgg: AlexNet-style net (AlexNet.small(width, hidden), BatchNorm) on 28x28 Fashion-MNIST: SGD +
     # Nesterov momentum + weight decay, one-cycle to `lr`, crop (`padding`) + flip augmentation. `aug_*`: the
@@ -63,24 +124,93 @@ SECTIONS: dict[str, dict[str, dict]] = {
     # augmentation shrinks the train-test gap and reports the test-accuracy change). `test_subset`: evaluate
     # on the first n test images (None: all).
     "alexnet": {
-        "ci": dict(epochs=2, train_subset=5000, val_size=2000, test_subset=2000, batch_size=128, lr=0.1, weight_decay=5e-4,
-                   width=0.25, hidden=512, padding=2, aug_subset=2000, aug_epochs=3,
-                   min_accuracy=0.65),
-        "cpu": dict(epochs=8, train_subset=None, val_size=5000, test_subset=None, batch_size=128, lr=0.1, weight_decay=5e-4,
-                    width=0.25, hidden=512, padding=2, aug_subset=2000, aug_epochs=20,
-                    min_accuracy=0.90),
-        "gpu": dict(epochs=30, train_subset=None, val_size=5000, test_subset=None, batch_size=256, lr=0.1, weight_decay=5e-4,
-                    width=1.0, hidden=1024, padding=2, aug_subset=2000, aug_epochs=40,
-                    min_accuracy=0.92),
+        "ci": dict(
+            epochs=2,
+            train_subset=5000,
+            val_size=2000,
+            test_subset=2000,
+            batch_size=128,
+            lr=0.1,
+            weight_decay=5e-4,
+            width=0.25,
+            hidden=512,
+            padding=2,
+            aug_subset=2000,
+            aug_epochs=3,
+            min_accuracy=0.65,
+        ),
+        "cpu": dict(
+            epochs=8,
+            train_subset=None,
+            val_size=5000,
+            test_subset=None,
+            batch_size=128,
+            lr=0.1,
+            weight_decay=5e-4,
+            width=0.25,
+            hidden=512,
+            padding=2,
+            aug_subset=2000,
+            aug_epochs=20,
+            min_accuracy=0.90,
+        ),
+        "gpu": dict(
+            epochs=30,
+            train_subset=None,
+            val_size=5000,
+            test_subset=None,
+            batch_size=256,
+            lr=0.1,
+            weight_decay=5e-4,
+            width=1.0,
+            hidden=1024,
+            padding=2,
+            aug_subset=2000,
+            aug_epochs=40,
+            min_accuracy=0.92,
+        ),
     },
     # 09_alexnet_vgg: VGG-style net VGG(config, hidden=hidden, pooled=3, batch_norm=True), the alexnet recipe.
     "vgg": {
-        "ci": dict(epochs=2, train_subset=5000, val_size=2000, test_subset=2000, batch_size=128, lr=0.1, weight_decay=5e-4,
-                   config=((2, 32), (2, 64), (2, 128)), hidden=256, padding=2, min_accuracy=0.65),
-        "cpu": dict(epochs=7, train_subset=None, val_size=5000, test_subset=None, batch_size=128, lr=0.1, weight_decay=5e-4,
-                    config=((2, 32), (2, 64), (2, 128)), hidden=256, padding=2, min_accuracy=0.915),
-        "gpu": dict(epochs=30, train_subset=None, val_size=5000, test_subset=None, batch_size=256, lr=0.1, weight_decay=5e-4,
-                    config=((2, 64), (2, 128), (3, 256)), hidden=512, padding=2, min_accuracy=0.94),
+        "ci": dict(
+            epochs=2,
+            train_subset=5000,
+            val_size=2000,
+            test_subset=2000,
+            batch_size=128,
+            lr=0.1,
+            weight_decay=5e-4,
+            config=((2, 32), (2, 64), (2, 128)),
+            hidden=256,
+            padding=2,
+            min_accuracy=0.65,
+        ),
+        "cpu": dict(
+            epochs=7,
+            train_subset=None,
+            val_size=5000,
+            test_subset=None,
+            batch_size=128,
+            lr=0.1,
+            weight_decay=5e-4,
+            config=((2, 32), (2, 64), (2, 128)),
+            hidden=256,
+            padding=2,
+            min_accuracy=0.915,
+        ),
+        "gpu": dict(
+            epochs=30,
+            train_subset=None,
+            val_size=5000,
+            test_subset=None,
+            batch_size=256,
+            lr=0.1,
+            weight_decay=5e-4,
+            config=((2, 64), (2, 128), (3, 256)),
+            hidden=512,
+            padding=2,
+            min_accuracy=0.94,
+        ),
     },
     # 10_resnet: plain vs residual nets of depth 8 and 32 on a Fashion-MNIST subset (training loss only).
     "degradation": {
@@ -91,25 +221,85 @@ SECTIONS: dict[str, dict[str, dict]] = {
     # 10_resnet: a small ResNet for 28x28 Fashion-MNIST (SGD + one-cycle). augment: random flips, and random
     # shifts of up to crop_padding pixels when that is > 0 (coursekit.augment.FlipCrop).
     "resnet": {
-        "ci": dict(epochs=1, train_subset=4096, val_size=2000, test_subset=2000, batch_size=128, lr=0.1, augment=False,
-                   crop_padding=0, label_smoothing=0.1, min_accuracy=0.6),
-        "cpu": dict(epochs=12, train_subset=None, val_size=5000, test_subset=None, batch_size=256, lr=0.2, augment=True,
-                    crop_padding=0, label_smoothing=0.1, min_accuracy=0.93),
-        "gpu": dict(epochs=30, train_subset=None, val_size=5000, test_subset=None, batch_size=256, lr=0.2, augment=True,
-                    crop_padding=2, label_smoothing=0.1, min_accuracy=0.94),
+        "ci": dict(
+            epochs=1,
+            train_subset=4096,
+            val_size=2000,
+            test_subset=2000,
+            batch_size=128,
+            lr=0.1,
+            augment=False,
+            crop_padding=0,
+            label_smoothing=0.1,
+            min_accuracy=0.6,
+        ),
+        "cpu": dict(
+            epochs=12,
+            train_subset=None,
+            val_size=5000,
+            test_subset=None,
+            batch_size=256,
+            lr=0.2,
+            augment=True,
+            crop_padding=0,
+            label_smoothing=0.1,
+            min_accuracy=0.93,
+        ),
+        "gpu": dict(
+            epochs=30,
+            train_subset=None,
+            val_size=5000,
+            test_subset=None,
+            batch_size=256,
+            lr=0.2,
+            augment=True,
+            crop_padding=2,
+            label_smoothing=0.1,
+            min_accuracy=0.94,
+        ),
     },
     "lenet": {
         # AdamW + one-cycle LR; `shift`: digits moved by up to that many pixels (augment.FlipCrop, no flips).
         # `compare_*`: the budget of each run in the 1998-vs-modern comparison.
-        "ci": dict(epochs=2, train_subset=None, val_size=2000, batch_size=128, lr=4e-3, weight_decay=1e-4, shift=0,
-                   min_accuracy=0.985,
-                   compare_epochs=1, compare_subset=12000, compare_min_accuracy=0.9),
-        "cpu": dict(epochs=4, train_subset=None, val_size=5000, batch_size=128, lr=6e-3, weight_decay=1e-4, shift=1,
-                    min_accuracy=0.99,
-                    compare_epochs=2, compare_subset=30000, compare_min_accuracy=0.98),
-        "gpu": dict(epochs=8, train_subset=None, val_size=5000, batch_size=256, lr=6e-3, weight_decay=1e-4, shift=2,
-                    min_accuracy=0.992,
-                    compare_epochs=3, compare_subset=None, compare_min_accuracy=0.98),
+        "ci": dict(
+            epochs=2,
+            train_subset=None,
+            val_size=2000,
+            batch_size=128,
+            lr=4e-3,
+            weight_decay=1e-4,
+            shift=0,
+            min_accuracy=0.985,
+            compare_epochs=1,
+            compare_subset=12000,
+            compare_min_accuracy=0.9,
+        ),
+        "cpu": dict(
+            epochs=4,
+            train_subset=None,
+            val_size=5000,
+            batch_size=128,
+            lr=6e-3,
+            weight_decay=1e-4,
+            shift=1,
+            min_accuracy=0.99,
+            compare_epochs=2,
+            compare_subset=30000,
+            compare_min_accuracy=0.98,
+        ),
+        "gpu": dict(
+            epochs=8,
+            train_subset=None,
+            val_size=5000,
+            batch_size=256,
+            lr=6e-3,
+            weight_decay=1e-4,
+            shift=2,
+            min_accuracy=0.992,
+            compare_epochs=3,
+            compare_subset=None,
+            compare_min_accuracy=0.98,
+        ),
     },
 }
 
@@ -168,8 +358,9 @@ def settings(section: str, profile: str | None = None) -> Settings:
     if not isinstance(section, str):
         raise TypeError(f"settings() takes a lesson name such as 'lenet', got {type(section).__name__} {section!r}")
     if profile is not None and not isinstance(profile, str):
-        raise TypeError(f"settings() profile must be one of {', '.join(PROFILES)} or None, "
-                        f"got {type(profile).__name__} {profile!r}")
+        raise TypeError(
+            f"settings() profile must be one of {', '.join(PROFILES)} or None, got {type(profile).__name__} {profile!r}"
+        )
     if section not in SECTIONS:
         raise UnknownName("lesson", section, SECTIONS)
     profile = profile or current_profile()

@@ -12,6 +12,7 @@ PyTorch as a batch, in float64, and return float64 NumPy arrays again.
   `ops.as_pair`, `ops.output_size`), so a bad argument gets the same ValueError, naming the
   argument, here as there -- never a raw torch RuntimeError. Only the arithmetic is torch's.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -38,7 +39,7 @@ def _mode(mode, choices) -> str:
 
 def _fits(hw, size, padding, stride) -> None:
     """Raise ops' ValueError if the window does not fit the padded input."""
-    for n, f, p, s in zip(hw, size, padding, stride):
+    for n, f, p, s in zip(hw, size, padding, stride, strict=True):
         ops.output_size(n, f, p, s)
 
 
@@ -70,8 +71,10 @@ def corr2d(x, k, padding=0, stride=1) -> np.ndarray:
     xt = _tensor(x, "x", {2: "(H, W)", 3: "(C, H, W)"})
     kt = _tensor(k, "k", {2: "(kh, kw)", 3: "(C, kh, kw)"})
     if xt.ndim != kt.ndim:
-        raise ValueError(f"channel mismatch: x has shape {tuple(xt.shape)} and k has shape "
-                         f"{tuple(kt.shape)}; give both a channel axis (C, ...) or neither")
+        raise ValueError(
+            f"channel mismatch: x has shape {tuple(xt.shape)} and k has shape "
+            f"{tuple(kt.shape)}; give both a channel axis (C, ...) or neither"
+        )
     if xt.ndim == 2:
         xt, kt = xt[None], kt[None]
     if xt.shape[0] != kt.shape[0]:
@@ -117,7 +120,7 @@ def pool2d(x, size, stride=None, mode: str = "max", padding=0) -> np.ndarray:
     size = ops.as_pair(size, "size")
     stride = size if stride is None else ops.as_pair(stride, "stride")
     padding = ops.as_pair(padding, "padding", 0)
-    if any(p > s // 2 for p, s in zip(padding, size)):
+    if any(p > s // 2 for p, s in zip(padding, size, strict=True)):
         raise ValueError(f"padding {padding} must be at most half the pooling size {size}")
     _fits(xt.shape[-2:], size, padding, stride)
     lead = xt.shape[:-2]

@@ -12,6 +12,7 @@ stays in float32, where autocast would only slow it down (`autocast_dtype`).
 `evaluate` gives mean loss and accuracy, `predict` the predicted and true classes of a loader.
 Importing this module imports no plotting library.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -28,8 +29,21 @@ from torch import nn
 from .callbacks import Callback, CancelFit, KeepBest, LivePlot, ProgressBar, Run, in_notebook
 from .device import get_device, resolve_device
 
-__all__ = ["History", "fit", "evaluate", "predict", "autocast_dtype", "use_amp",
-           "Callback", "CancelFit", "KeepBest", "LivePlot", "ProgressBar", "Run", "in_notebook"]
+__all__ = [
+    "History",
+    "fit",
+    "evaluate",
+    "predict",
+    "autocast_dtype",
+    "use_amp",
+    "Callback",
+    "CancelFit",
+    "KeepBest",
+    "LivePlot",
+    "ProgressBar",
+    "Run",
+    "in_notebook",
+]
 
 # A diverging run is caught at the end of every epoch, and inside long epochs every this many batches
 # (one device synchronisation per check, never one per batch).
@@ -46,8 +60,8 @@ class History:
     val_loss: list = field(default_factory=list)
     val_acc: list = field(default_factory=list)
     seconds: list = field(default_factory=list)  # wall time of each epoch's training pass
-    samples: int = 0                              # training samples seen in total
-    best_epoch: int | None = None                 # set by callbacks.KeepBest: the epoch whose weights were kept
+    samples: int = 0  # training samples seen in total
+    best_epoch: int | None = None  # set by callbacks.KeepBest: the epoch whose weights were kept
 
     @property
     def train_seconds(self) -> float:
@@ -63,6 +77,7 @@ class History:
 
 
 # ----------------------------------------------------------------------------------------- precision
+
 
 def _bf16_supported() -> bool:
     """Native bfloat16 on the current CUDA GPU (compute capability >= 8.0), emulation not counted."""
@@ -101,6 +116,7 @@ def _batch_steps_scheduler(scheduler) -> bool:
 
 # ----------------------------------------------------------------------------------------- checks
 
+
 def _describe(value) -> str:
     """A one-line description of a wrong value for an error message."""
     if isinstance(value, torch.Tensor):
@@ -133,20 +149,27 @@ def _check_loader(loader, name: str, where: str) -> None:
     if loader is None:
         raise TypeError(f"{where}: {name} is None; pass a loader of (inputs, labels) batches")
     if isinstance(loader, (torch.Tensor, str, bytes, dict)) or not hasattr(loader, "__iter__"):
-        raise TypeError(f"{where}: {name} must be an iterable of (inputs, labels) batches "
-                        f"(a list, DataLoader or TensorLoader), got {_describe(loader)}")
+        raise TypeError(
+            f"{where}: {name} must be an iterable of (inputs, labels) batches "
+            f"(a list, DataLoader or TensorLoader), got {_describe(loader)}"
+        )
     if _length(loader) == 0:
-        raise ValueError(f"{where}: {name} yielded no batches (it is empty); "
-                         f"check the dataset size and batch_size (with drop_last, fewer samples than one batch)")
+        raise ValueError(
+            f"{where}: {name} yielded no batches (it is empty); "
+            f"check the dataset size and batch_size (with drop_last, fewer samples than one batch)"
+        )
 
 
 def _check_loss_fn(loss_fn, where: str) -> None:
     if isinstance(loss_fn, type):
-        raise TypeError(f"{where}: loss_fn is the class {loss_fn.__name__}; pass an instance, "
-                        f"e.g. {loss_fn.__name__}()")
+        raise TypeError(
+            f"{where}: loss_fn is the class {loss_fn.__name__}; pass an instance, e.g. {loss_fn.__name__}()"
+        )
     if not callable(loss_fn):
-        raise TypeError(f"{where}: loss_fn must be a function like F.cross_entropy or a module like "
-                        f"nn.CrossEntropyLoss(), got {_describe(loss_fn)}")
+        raise TypeError(
+            f"{where}: loss_fn must be a function like F.cross_entropy or a module like "
+            f"nn.CrossEntropyLoss(), got {_describe(loss_fn)}"
+        )
 
 
 def _unpack(batch, name: str, index: int):
@@ -155,11 +178,15 @@ def _unpack(batch, name: str, index: int):
         raise TypeError(f"{name} must yield (inputs, labels) pairs; batch {index} is {_describe(batch)}")
     x, y = batch
     if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
-        raise TypeError(f"{name} batch {index}: inputs and labels must be torch tensors, got "
-                        f"{_describe(x)} and {_describe(y)}; convert them with torch.as_tensor")
+        raise TypeError(
+            f"{name} batch {index}: inputs and labels must be torch tensors, got "
+            f"{_describe(x)} and {_describe(y)}; convert them with torch.as_tensor"
+        )
     if y.ndim != 1 or y.dtype.is_floating_point or y.dtype == torch.bool or y.is_complex():
-        raise ValueError(f"{name} batch {index}: labels must be integer class indices of shape (B,), "
-                         f"got {y.dtype} of shape {tuple(y.shape)}")
+        raise ValueError(
+            f"{name} batch {index}: labels must be integer class indices of shape (B,), "
+            f"got {y.dtype} of shape {tuple(y.shape)}"
+        )
     if len(x) != len(y):
         raise ValueError(f"{name} batch {index}: {len(x)} inputs but {len(y)} labels")
     return x, y
@@ -168,13 +195,17 @@ def _unpack(batch, name: str, index: int):
 def _check_logits(logits, y: torch.Tensor, name: str, index: int, check_labels: bool) -> None:
     if not isinstance(logits, torch.Tensor) or logits.ndim != 2 or len(logits) != len(y):
         shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
-        raise ValueError(f"the model must return logits of shape (B, num_classes) = ({len(y)}, K); "
-                         f"on {name} batch {index} it returned {shape}")
+        raise ValueError(
+            f"the model must return logits of shape (B, num_classes) = ({len(y)}, K); "
+            f"on {name} batch {index} it returned {shape}"
+        )
     if check_labels and len(y):  # once per call: one synchronisation, and a clear message instead of a
         low, high = int(y.min()), int(y.max())  # CUDA device-side assert
         if low < 0 or high >= logits.shape[1]:
-            raise ValueError(f"{name} batch {index}: labels must be class indices in 0..{logits.shape[1] - 1} "
-                             f"for a model with {logits.shape[1]} outputs, found {low if low < 0 else high}")
+            raise ValueError(
+                f"{name} batch {index}: labels must be class indices in 0..{logits.shape[1] - 1} "
+                f"for a model with {logits.shape[1]} outputs, found {low if low < 0 else high}"
+            )
 
 
 def _losses(loss_fn, logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -212,20 +243,27 @@ def _check_fit_args(model, epochs, optimizer, scheduler, loss_fn, progress, live
     if epochs < 1:
         raise ValueError(f"{where}: epochs must be at least 1, got {epochs}")
     if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"{where}: optimizer must be a torch.optim.Optimizer such as "
-                        f"torch.optim.SGD(model.parameters(), lr=0.1), got {_describe(optimizer)}")
+        raise TypeError(
+            f"{where}: optimizer must be a torch.optim.Optimizer such as "
+            f"torch.optim.SGD(model.parameters(), lr=0.1), got {_describe(optimizer)}"
+        )
     ours = {id(p) for p in model.parameters()}
     theirs = [p for group in optimizer.param_groups for p in group["params"]]
     if ours and not any(id(p) in ours for p in theirs):
-        raise ValueError(f"{where}: the optimizer holds none of the model's parameters (it was made for "
-                         f"another model); create it after the model: torch.optim.SGD(model.parameters(), ...)")
+        raise ValueError(
+            f"{where}: the optimizer holds none of the model's parameters (it was made for "
+            f"another model); create it after the model: torch.optim.SGD(model.parameters(), ...)"
+        )
     if scheduler is not None:
         if not hasattr(scheduler, "step"):
-            raise TypeError(f"{where}: scheduler must be a torch.optim.lr_scheduler object or None, "
-                            f"got {_describe(scheduler)}")
+            raise TypeError(
+                f"{where}: scheduler must be a torch.optim.lr_scheduler object or None, got {_describe(scheduler)}"
+            )
         if getattr(scheduler, "optimizer", optimizer) is not optimizer:
-            raise ValueError(f"{where}: the scheduler was built for a different optimizer than the one "
-                             f"passed to fit; build it from the same optimizer")
+            raise ValueError(
+                f"{where}: the scheduler was built for a different optimizer than the one "
+                f"passed to fit; build it from the same optimizer"
+            )
     _check_loss_fn(loss_fn, where)
     if not isinstance(progress, bool):
         raise TypeError(f"{where}: progress must be True or False, got {_describe(progress)}")
@@ -233,11 +271,13 @@ def _check_fit_args(model, epochs, optimizer, scheduler, loss_fn, progress, live
         raise TypeError(f"{where}: live must be True, False or None (None: only in a notebook), got {_describe(live)}")
     if clip_grad_norm is not None:
         if isinstance(clip_grad_norm, bool) or not isinstance(clip_grad_norm, numbers.Real):
-            raise TypeError(f"{where}: clip_grad_norm must be a positive number or None, "
-                            f"got {_describe(clip_grad_norm)}")
+            raise TypeError(
+                f"{where}: clip_grad_norm must be a positive number or None, got {_describe(clip_grad_norm)}"
+            )
         if not (math.isfinite(clip_grad_norm) and clip_grad_norm > 0):
-            raise ValueError(f"{where}: clip_grad_norm must be a positive finite number (e.g. 1.0) or None, "
-                             f"got {clip_grad_norm}")
+            raise ValueError(
+                f"{where}: clip_grad_norm must be a positive finite number (e.g. 1.0) or None, got {clip_grad_norm}"
+            )
 
 
 def _callback_list(callbacks, progress: bool, live: bool) -> list[Callback]:
@@ -251,8 +291,10 @@ def _callback_list(callbacks, progress: bool, live: bool) -> list[Callback]:
         if isinstance(cb, type) and issubclass(cb, Callback):
             raise TypeError(f"fit(): callbacks[{i}] is the class {cb.__name__}; pass an instance, e.g. {cb.__name__}()")
         if not isinstance(cb, Callback):
-            raise TypeError(f"fit(): callbacks[{i}] is {_describe(cb)}, not a coursekit.callbacks.Callback; "
-                            f"subclass Callback and override the events you need")
+            raise TypeError(
+                f"fit(): callbacks[{i}] is {_describe(cb)}, not a coursekit.callbacks.Callback; "
+                f"subclass Callback and override the events you need"
+            )
     defaults = []
     if progress and not any(isinstance(cb, ProgressBar) for cb in callbacks):
         defaults.append(ProgressBar())
@@ -283,6 +325,7 @@ def _eval_device(model: nn.Module, device) -> torch.device:
 
 # ----------------------------------------------------------------------------------------- loops
 
+
 def _evaluate(model, loader, device, loss_fn, dtype, name: str) -> tuple[float, float]:
     was_training = model.training
     model.eval()
@@ -301,13 +344,16 @@ def _evaluate(model, loader, device, loss_fn, dtype, name: str) -> tuple[float, 
     finally:
         model.train(was_training)
     if count == 0:
-        raise ValueError(f"{name} yielded no batches; check the dataset size and batch_size -- and pass a list "
-                         f"or a loader, not a generator, which is used up after one pass")
+        raise ValueError(
+            f"{name} yielded no batches; check the dataset size and batch_size -- and pass a list "
+            f"or a loader, not a generator, which is used up after one pass"
+        )
     return total_loss / count, correct / count
 
 
-def evaluate(model: torch.nn.Module, loader, device: torch.device | str | None = None,
-             loss_fn=F.cross_entropy) -> tuple[float, float]:
+def evaluate(
+    model: torch.nn.Module, loader, device: torch.device | str | None = None, loss_fn=F.cross_entropy
+) -> tuple[float, float]:
     """Mean loss and accuracy of `model` over `loader` (batches of (B, …) inputs and (B,) int labels).
 
     `device` (str or torch.device; default: where the model's parameters are) is where the batches go;
@@ -322,8 +368,9 @@ def evaluate(model: torch.nn.Module, loader, device: torch.device | str | None =
     return _evaluate(model, loader, device, loss_fn, autocast_dtype(device), "loader")
 
 
-def predict(model: torch.nn.Module, loader, device: torch.device | str | None = None
-            ) -> tuple[torch.Tensor, torch.Tensor]:
+def predict(
+    model: torch.nn.Module, loader, device: torch.device | str | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The predicted class (argmax of the logits) and the true label of every sample of `loader`.
 
     loader yields (inputs (B, …), labels (B,)); returns (preds int64 (N,), labels int64 (N,)) on the
@@ -361,7 +408,8 @@ def _check_finite(loss_sum: torch.Tensor, count: int, run: Run, where: str) -> f
         raise FloatingPointError(
             f"training diverged: the mean training loss became {value} in epoch {run.epoch} ({where}); "
             f"lower the learning rate (lr={lr}), or clip gradients with fit(..., clip_grad_norm=1.0), "
-            f"and check the inputs for NaN or inf")
+            f"and check the inputs for NaN or inf"
+        )
     return value
 
 
@@ -397,17 +445,30 @@ def _train_epoch(run: Run, callbacks, scaler, per_batch: bool, clip_grad_norm) -
         if (i + 1) % CHECK_EVERY == 0:
             _check_finite(loss_sum, count, run, f"after {i + 1} batches")
     if count == 0:
-        hint = (" -- a generator is used up after one pass: pass a list, a DataLoader or a TensorLoader"
-                if run.epoch > 1 else "; check the dataset size and batch_size")
+        hint = (
+            " -- a generator is used up after one pass: pass a list, a DataLoader or a TensorLoader"
+            if run.epoch > 1
+            else "; check the dataset size and batch_size"
+        )
         raise ValueError(f"train_loader yielded no batches in epoch {run.epoch}{hint}")
     train_loss = _check_finite(loss_sum, count, run, "at its end")
     return train_loss, correct.item() / count, count
 
 
-def fit(model: torch.nn.Module, train_loader, val_loader, epochs: int, optimizer,
-        scheduler=None, device: torch.device | str | None = None, loss_fn=F.cross_entropy,
-        progress: bool = True, live: bool | None = None, callbacks=(),
-        clip_grad_norm: float | None = None) -> History:
+def fit(
+    model: torch.nn.Module,
+    train_loader,
+    val_loader,
+    epochs: int,
+    optimizer,
+    scheduler=None,
+    device: torch.device | str | None = None,
+    loss_fn=F.cross_entropy,
+    progress: bool = True,
+    live: bool | None = None,
+    callbacks=(),
+    clip_grad_norm: float | None = None,
+) -> History:
     """Train `model` for `epochs` passes over `train_loader`; evaluate on `val_loader` after each.
 
     train_loader / val_loader yield (inputs (B, …), int labels (B,)); val_loader may be None. The model
@@ -434,9 +495,19 @@ def fit(model: torch.nn.Module, train_loader, val_loader, epochs: int, optimizer
     per_batch = _batch_steps_scheduler(scheduler)
     plateau = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
     history = History()
-    run = Run(model=model, optimizer=optimizer, scheduler=scheduler, device=device, history=history,
-              epochs=int(epochs), train_loader=train_loader, val_loader=val_loader, loss_fn=loss_fn,
-              dtype=dtype, n_batches=_length(train_loader))
+    run = Run(
+        model=model,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        device=device,
+        history=history,
+        epochs=int(epochs),
+        train_loader=train_loader,
+        val_loader=val_loader,
+        loss_fn=loss_fn,
+        dtype=dtype,
+        n_batches=_length(train_loader),
+    )
     try:
         try:
             _emit(callbacks, "before_fit", run)

@@ -13,6 +13,7 @@ and returns ``ax.figure``); a notebook cell ends with ``plt.show()`` so the figu
 (and nbval compares its ``<Figure size …>`` line). Bad arguments raise ValueError (or TypeError for
 a wrong type) naming the argument; an unknown colour map raises `coursekit.errors.UnknownName`.
 """
+
 from __future__ import annotations
 
 import math
@@ -122,8 +123,7 @@ def _check_ax(ax) -> None:
         raise TypeError(f"ax must be a matplotlib Axes (e.g. from plt.subplots()), got {type(ax).__name__}")
 
 
-def _new_axes(rows: int, cols: int, title: str, cell: float = 0.6, longest: float = 5.0,
-              margin: float = 0.3) -> Axes:
+def _new_axes(rows: int, cols: int, title: str, cell: float = 0.6, longest: float = 5.0, margin: float = 0.3) -> Axes:
     """A new pyplot figure sized to a rows x cols matrix: cells of `cell` inches, at most `longest`
     inches along the longer side, so a 3x3 kernel and a 28x28 digit both look right; `margin`
     inches around it for labels (plus room for the title)."""
@@ -145,8 +145,7 @@ def _cell_borders(ax, rows: int, cols: int, color: str = "0.6") -> None:
     ax.grid(which="minor", color=color, linewidth=0.8)
 
 
-def show_matrix(values, ax=None, title: str = "", annotate=True, fmt=None, limits=None, cmap="RdBu_r",
-                fontsize=None):
+def show_matrix(values, ax=None, title: str = "", annotate=True, fmt=None, limits=None, cmap="RdBu_r", fontsize=None):
     """A 2-D array as a grid of coloured cells, each value written in its cell. Returns the Figure.
 
     values: (H, W) array, tensor or nested list of numbers; NaN cells stay blank (white).
@@ -176,8 +175,9 @@ def show_matrix(values, ax=None, title: str = "", annotate=True, fmt=None, limit
         if not (np.isfinite(vmin) and np.isfinite(vmax) and vmin < vmax):
             raise ValueError(f"limits must be finite with vmin < vmax, got {limits!r}")
     colormap = _colormap(cmap)
-    if fontsize is not None and (isinstance(fontsize, bool) or not isinstance(fontsize, (int, float))
-                                 or not 0 < fontsize < 100):
+    if fontsize is not None and (
+        isinstance(fontsize, bool) or not isinstance(fontsize, (int, float)) or not 0 < fontsize < 100
+    ):
         raise ValueError(f"fontsize must be a number of points between 0 and 100, got {fontsize!r}")
 
     rows, cols = array.shape
@@ -195,8 +195,7 @@ def show_matrix(values, ax=None, title: str = "", annotate=True, fmt=None, limit
         colours = image.to_rgba(array)
         for (i, j), value in np.ndenumerate(array):
             if np.isfinite(value):
-                ax.text(j, i, write(value), ha="center", va="center", fontsize=size,
-                        color=_text_color(colours[i, j]))
+                ax.text(j, i, write(value), ha="center", va="center", fontsize=size, color=_text_color(colours[i, j]))
     return ax.figure
 
 
@@ -207,8 +206,10 @@ def _as_counts(matrix) -> np.ndarray:
     if rows != cols:
         raise ValueError(f"matrix must be square (K, K), rows true class, columns predicted; got shape {array.shape}")
     if not np.all(np.isfinite(array)) or np.any(array < 0) or np.any(array != np.round(array)):
-        raise ValueError("matrix must hold counts (non-negative integers); got values such as "
-                         f"{array[~np.isfinite(array) | (array < 0) | (array != np.round(array))][0]!r}")
+        raise ValueError(
+            "matrix must hold counts (non-negative integers); got values such as "
+            f"{array[~np.isfinite(array) | (array < 0) | (array != np.round(array))][0]!r}"
+        )
     return array.astype(np.int64)
 
 
@@ -251,11 +252,9 @@ def show_confusion(matrix, class_names=None, ax=None, title: str = "Confusion ma
         colours = ax.images[-1].to_rgba(mistakes)
         for (i, j), count in np.ndenumerate(counts):
             if i == j:
-                ax.text(j, i, str(count), ha="center", va="center", fontsize=size, color="tab:blue",
-                        fontweight="bold")
+                ax.text(j, i, str(count), ha="center", va="center", fontsize=size, color="tab:blue", fontweight="bold")
             elif count:
-                ax.text(j, i, str(count), ha="center", va="center", fontsize=size,
-                        color=_text_color(colours[i, j]))
+                ax.text(j, i, str(count), ha="center", va="center", fontsize=size, color=_text_color(colours[i, j]))
     for i in range(k):
         ax.add_patch(Rectangle((i - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="tab:blue", linewidth=1.2))
     return ax.figure
@@ -282,8 +281,15 @@ def _as_numpy_images(images) -> np.ndarray:
     return images
 
 
-def show_images(images, labels=None, ncols: int = 8, class_names=None, title: str | None = None,
-                size: float = 1.3, cmap: str = "gray"):
+def show_images(
+    images,
+    labels=None,
+    ncols: int = 8,
+    class_names=None,
+    title: str | None = None,
+    size: float = 1.3,
+    cmap: str = "gray",
+):
     """A grid of images with optional captions.
 
     images: (N, H, W) or (N, C, H, W) with C in {1, 3}, any range (each image is scaled for display
@@ -301,15 +307,19 @@ def show_images(images, labels=None, ncols: int = 8, class_names=None, title: st
         if len(labels) != n:
             raise ValueError(f"labels has {len(labels)} entries for {n} images; give one per image")
         if class_names is not None:
-            bad = [lab for lab in labels if isinstance(lab, (int, np.integer, torch.Tensor))
-                   and not 0 <= int(lab) < len(class_names)]
+            bad = [
+                lab
+                for lab in labels
+                if isinstance(lab, (int, np.integer, torch.Tensor)) and not 0 <= int(lab) < len(class_names)
+            ]
             if bad:
-                raise ValueError(f"label {int(bad[0])} has no entry in class_names "
-                                 f"({len(class_names)} names, indices 0..{len(class_names) - 1})")
+                raise ValueError(
+                    f"label {int(bad[0])} has no entry in class_names "
+                    f"({len(class_names)} names, indices 0..{len(class_names) - 1})"
+                )
     ncols = max(1, min(ncols, n))
     nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if title else 0)),
-                             squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if title else 0)), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i >= n:
@@ -355,11 +365,14 @@ def plot_history(history):
     history: a `coursekit.train.History` (or anything with its lists ``epoch``, ``train_loss``,
     ``train_acc``, ``val_loss``, ``val_acc``).
     """
-    missing = [name for name in ("epoch", "train_loss", "train_acc", "val_loss", "val_acc")
-               if not hasattr(history, name)]
+    missing = [
+        name for name in ("epoch", "train_loss", "train_acc", "val_loss", "val_acc") if not hasattr(history, name)
+    ]
     if missing:
-        raise TypeError(f"plot_history needs a coursekit.train.History (the result of fit); "
-                        f"{type(history).__name__} has no {', '.join(missing)}")
+        raise TypeError(
+            f"plot_history needs a coursekit.train.History (the result of fit); "
+            f"{type(history).__name__} has no {', '.join(missing)}"
+        )
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
     _draw_history(axes, history)
     fig.tight_layout()

@@ -33,6 +33,7 @@ without needing a kernel). Nothing is drawn until ``ui`` is first used, so creat
 is cheap and works without a notebook (in pytest, say). The matrices are drawn by
 `coursekit.viz.show_matrix`.
 """
+
 from __future__ import annotations
 
 import base64
@@ -94,8 +95,15 @@ def _panel(ax, values, title: str = "", limits: tuple[float, float] | None = Non
     limits = _limits(values) if limits is None else limits
     h, w = np.shape(values)
     numbered = h * w <= MAX_NUMBERED_CELLS
-    show_matrix(values, ax=ax, title=title, limits=limits, cmap="RdBu_r" if limits[0] < 0 else "Blues",
-                annotate="all" if numbered else False, fontsize=10 if max(h, w) <= 7 else 8)
+    show_matrix(
+        values,
+        ax=ax,
+        title=title,
+        limits=limits,
+        cmap="RdBu_r" if limits[0] < 0 else "Blues",
+        annotate="all" if numbered else False,
+        fontsize=10 if max(h, w) <= 7 else 8,
+    )
 
 
 def _outline(ax, top: int, left: int, height: int, width: int, inset: float = 0.0, **style) -> None:
@@ -121,8 +129,14 @@ def _error_html(text: str) -> str:
 
 
 def _slider(description: str, value: int, low: int, high: int) -> widgets.IntSlider:
-    return widgets.IntSlider(value=value, min=low, max=high, description=description,
-                             continuous_update=False, style={"description_width": "initial"})
+    return widgets.IntSlider(
+        value=value,
+        min=low,
+        max=high,
+        description=description,
+        continuous_update=False,
+        style={"description_width": "initial"},
+    )
 
 
 def _as_image(image, name: str = "image") -> np.ndarray:
@@ -133,8 +147,9 @@ def _as_image(image, name: str = "image") -> np.ndarray:
     array = np.array(image)
     real = np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
     if array.ndim != 2 or array.size == 0 or not real:
-        raise ValueError(f"{name} must be a non-empty 2-D array of real numbers (H, W); "
-                         f"got shape {array.shape}, dtype {array.dtype}")
+        raise ValueError(
+            f"{name} must be a non-empty 2-D array of real numbers (H, W); got shape {array.shape}, dtype {array.dtype}"
+        )
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} must hold finite numbers; it has NaN or infinite entries")
     return array
@@ -143,8 +158,7 @@ def _as_image(image, name: str = "image") -> np.ndarray:
 def _check_int(name: str, value, low: int, high: int) -> int:
     """`value` if it is an integer in ``low..high`` (the range of its slider), else ValueError."""
     if isinstance(value, bool) or not isinstance(value, Integral) or not low <= value <= high:
-        raise ValueError(f"{name} must be an integer from {low} to {high} (the range of its slider), "
-                         f"got {value!r}")
+        raise ValueError(f"{name} must be an integer from {low} to {high} (the range of its slider), got {value!r}")
     return int(value)
 
 
@@ -281,6 +295,7 @@ class _Explorer:
         only end up in the browser's log, leaving the student with a frozen picture. The controls
         are then moved back to the state, so that they still agree with it.
         """
+
         def on_change(change):
             if self._quiet:
                 return
@@ -361,13 +376,15 @@ class ConvExplorer(_Explorer):
             self.filter = kernel  # sets the kernel too
         else:
             self.kernel = kernel
-            self._state["filter"] = next((name for name in FILTERS
-                                          if np.array_equal(filters.NAMED[name], self.kernel)), CUSTOM)
+            self._state["filter"] = next(
+                (name for name in FILTERS if np.array_equal(filters.NAMED[name], self.kernel)), CUSTOM
+            )
         self.padding, self.stride = padding, stride
         self._state["step"] = 0
 
-        cells = [widgets.FloatText(value=float(v), step=1, layout=widgets.Layout(width="64px"))
-                 for v in self.kernel.flat]
+        cells = [
+            widgets.FloatText(value=float(v), step=1, layout=widgets.Layout(width="64px")) for v in self.kernel.flat
+        ]
         self.controls = {
             "filter": widgets.Dropdown(options=[*FILTERS, CUSTOM], value=self.filter, description="filter"),
             "kernel": widgets.GridBox(cells, layout=widgets.Layout(grid_template_columns="repeat(3, 68px)")),
@@ -387,8 +404,7 @@ class ConvExplorer(_Explorer):
         self._ready()
 
     def __repr__(self) -> str:
-        return (f"ConvExplorer(filter={self.filter!r}, padding={self.padding}, "
-                f"stride={self.stride}, step={self.step})")
+        return f"ConvExplorer(filter={self.filter!r}, padding={self.padding}, stride={self.stride}, step={self.step})"
 
     # -- checked state ---------------------------------------------------------------------------
 
@@ -463,8 +479,16 @@ class ConvExplorer(_Explorer):
         under the kernel), "expression" (the sum written out), "value", "output_shape"
         ``(H', W')``, "message" and "error" (True if nothing could be computed).
         """
-        failed = dict(output=None, shown=None, position=None, window=None, expression="",
-                      value=None, output_shape=None, error=True)
+        failed = dict(
+            output=None,
+            shown=None,
+            position=None,
+            window=None,
+            expression="",
+            value=None,
+            output_shape=None,
+            error=True,
+        )
         if not np.all(np.isfinite(self.kernel)):
             self._state["step"] = 0
             return {**failed, "message": "every kernel entry must be a finite number"}
@@ -484,16 +508,26 @@ class ConvExplorer(_Explorer):
         shown = np.full(output.shape, np.nan)
         shown.flat[: step + 1] = output.flat[: step + 1]  # row by row, as the kernel moves
         value = output[row, col].item()
-        terms = " + ".join(f"{_factor(x)}{TIMES}{_factor(k)}" for x, k in zip(window.flat, self.kernel.flat))
+        terms = " + ".join(
+            f"{_factor(x)}{TIMES}{_factor(k)}" for x, k in zip(window.flat, self.kernel.flat, strict=True)
+        )
         expression = f"{terms} = {format_number(value)}"
-        return dict(output=output, shown=shown, position=(row, col), window=window,
-                    expression=expression, value=value, output_shape=(h, w), error=False,
-                    message=f"output[{row}, {col}] = {expression}")
+        return dict(
+            output=output,
+            shown=shown,
+            position=(row, col),
+            window=window,
+            expression=expression,
+            value=value,
+            output_shape=(h, w),
+            error=False,
+            message=f"output[{row}, {col}] = {expression}",
+        )
 
     def _sync_controls(self, result: dict) -> None:
         c = self.controls
         c["filter"].value = self.filter
-        for cell, value in zip(c["kernel"].children, self.kernel.flat):
+        for cell, value in zip(c["kernel"].children, self.kernel.flat, strict=True):
             cell.value = float(value)
         c["padding"].value, c["stride"].value = self.padding, self.stride
         last = 0 if result["error"] else int(np.prod(result["output_shape"])) - 1
@@ -513,15 +547,15 @@ class ConvExplorer(_Explorer):
         height, width = self.image.shape
         _panel(ax_in, padded, f"input {height}{TIMES}{width}, padding {self.padding}")
         if self.padding:  # dashed frame: where the original image sits inside the zeros
-            _outline(ax_in, self.padding, self.padding, *self.image.shape, edgecolor="0.3",
-                     linestyle="--", linewidth=1.2)
+            _outline(
+                ax_in, self.padding, self.padding, *self.image.shape, edgecolor="0.3", linestyle="--", linewidth=1.2
+            )
         _outline(ax_in, row * self.stride, col * self.stride, 3, 3)
 
         _panel(ax_k, self.kernel, f"kernel ({self.filter})")
 
         # Colours from the complete output, so a cell keeps its colour as the output fills in.
-        _panel(ax_out, result["shown"], f"output {h}{TIMES}{w}, stride {self.stride}",
-                limits=_limits(result["output"]))
+        _panel(ax_out, result["shown"], f"output {h}{TIMES}{w}, stride {self.stride}", limits=_limits(result["output"]))
         _outline(ax_out, row, col, 1, 1)
 
     def _layout_controls(self) -> widgets.Widget:
@@ -590,11 +624,14 @@ class PaddingStrideExplorer(_Explorer):
         try:
             size = ops.output_size(n, f, p, s)
         except ValueError:
-            message = (f"The {f}{TIMES}{f} window does not fit: the padded input is only "
-                       f"{padded}{TIMES}{padded} (n + 2p = {padded} < f = {f}). "
-                       f"Use a smaller window or more padding.")
-            return dict(output_size=None, exact=False, message=message, positions=[], ignored=n * n,
-                        covered=None, error=True)
+            message = (
+                f"The {f}{TIMES}{f} window does not fit: the padded input is only "
+                f"{padded}{TIMES}{padded} (n + 2p = {padded} < f = {f}). "
+                f"Use a smaller window or more padding."
+            )
+            return dict(
+                output_size=None, exact=False, message=message, positions=[], ignored=n * n, covered=None, error=True
+            )
 
         starts = [k * s for k in range(size)]
         positions = [(r, c) for r in starts for c in starts]
@@ -608,14 +645,23 @@ class PaddingStrideExplorer(_Explorer):
         message = f"output size {formula} = {size}, so the output is {size}{TIMES}{size}."
         if not exact:
             left = (padded - f) % s
-            message += (f" The window does not tile the input exactly: (n + 2p {MINUS} f) mod s = {left}, "
-                        f"so the last {left} row(s) and column(s) are never covered.")
+            message += (
+                f" The window does not tile the input exactly: (n + 2p {MINUS} f) mod s = {left}, "
+                f"so the last {left} row(s) and column(s) are never covered."
+            )
         if s > f:
             message += " The stride is larger than the window: rows and columns between windows are skipped."
         if ignored:
             message += f" {ignored} of the {n * n} input pixels are ignored."
-        return dict(output_size=size, exact=exact, message=message, positions=positions,
-                    ignored=ignored, error=False, covered=covered)
+        return dict(
+            output_size=size,
+            exact=exact,
+            message=message,
+            positions=positions,
+            ignored=ignored,
+            error=False,
+            covered=covered,
+        )
 
     def _sync_controls(self, result: dict) -> None:
         for name in self.controls:
@@ -647,13 +693,16 @@ class PaddingStrideExplorer(_Explorer):
             ax.set_ylim(max(padded, f) - 0.4, -0.6)
             ax.set_title("the window does not fit", fontsize=10, color="#b00")
             return
-        rows, cols = zip(*result["positions"])
+        rows, cols = zip(*result["positions"], strict=True)
         ax.plot(cols, rows, "k.", markersize=6)  # one dot per output element
         _outline(ax, *result["positions"][0], f, f, edgecolor="#1a7f37", linewidth=3)
         _outline(ax, *result["positions"][-1], f, f, edgecolor="#e36209", linestyle="--")
         size = result["output_size"]
-        ax.set_title(f"padded input {padded}{TIMES}{padded} {ARROW} output {size}{TIMES}{size}\n"
-                     f"(grey: padding, red: never covered)", fontsize=10)
+        ax.set_title(
+            f"padded input {padded}{TIMES}{padded} {ARROW} output {size}{TIMES}{size}\n"
+            f"(grey: padding, red: never covered)",
+            fontsize=10,
+        )
 
     def _layout_controls(self) -> widgets.Widget:
         c = self.controls
@@ -714,8 +763,10 @@ class PoolExplorer(_Explorer):
         largest = self._largest(image)
         for name in ("size", "stride"):
             if self._state.get(name, 1) > largest:
-                raise ValueError(f"{name} {self._state[name]} is outside 1..{largest}, the range for a "
-                                 f"{image.shape[0]}{TIMES}{image.shape[1]} image; make {name} smaller first")
+                raise ValueError(
+                    f"{name} {self._state[name]} is outside 1..{largest}, the range for a "
+                    f"{image.shape[0]}{TIMES}{image.shape[1]} image; make {name} smaller first"
+                )
         self._set(image=image)
 
     @property
@@ -743,13 +794,17 @@ class PoolExplorer(_Explorer):
         except ValueError as error:
             message = f"no output: {error}"
             if k > min(self.image.shape):
-                message = (f"no output: the {k}{TIMES}{k} window is larger than the "
-                           f"{self.image.shape[0]}{TIMES}{self.image.shape[1]} input")
+                message = (
+                    f"no output: the {k}{TIMES}{k} window is larger than the "
+                    f"{self.image.shape[0]}{TIMES}{self.image.shape[1]} input"
+                )
             return dict(output=None, windows=[], output_shape=None, message=message, error=True)
         h, w = output.shape
         windows = [(slice(i * s, i * s + k), slice(j * s, j * s + k)) for i in range(h) for j in range(w)]
-        message = (f"{self.mode} pooling, {k}{TIMES}{k} windows, stride {s}: "
-                   f"{self.image.shape[0]}{TIMES}{self.image.shape[1]} {ARROW} {h}{TIMES}{w}")
+        message = (
+            f"{self.mode} pooling, {k}{TIMES}{k} windows, stride {s}: "
+            f"{self.image.shape[0]}{TIMES}{self.image.shape[1]} {ARROW} {h}{TIMES}{w}"
+        )
         return dict(output=output, windows=windows, output_shape=(h, w), message=message, error=False)
 
     def _sync_controls(self, result: dict) -> None:
@@ -767,8 +822,12 @@ class PoolExplorer(_Explorer):
         ax_in, ax_out = fig.subplots(1, 2, width_ratios=[self.image.shape[1], max(w, 2)])
         limits = _limits(self.image)  # same colours on both sides: a max keeps its colour
         _panel(ax_in, self.image, "input")
-        _panel(ax_out, result["output"], f"{self.mode} pool, output {h}{TIMES}{w}",
-                limits=None if self.mode == "sum" else limits)
+        _panel(
+            ax_out,
+            result["output"],
+            f"{self.mode} pool, output {h}{TIMES}{w}",
+            limits=None if self.mode == "sum" else limits,
+        )
 
         palette = matplotlib.colormaps["tab10"].colors
         overlap = self.stride < self.size

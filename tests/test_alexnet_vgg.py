@@ -1,4 +1,5 @@
 """coursekit.models.alexnet and .vgg: torchvision's parameter counts, shapes, training on the CPU."""
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -24,7 +25,7 @@ def copy_weights_in_order(source: nn.Module, target: nn.Module) -> None:
     src = list(source.state_dict().values())
     dst = target.state_dict()
     assert len(src) == len(dst)
-    for (name, tensor), value in zip(dst.items(), src):
+    for (name, tensor), value in zip(dst.items(), src, strict=True):
         assert tensor.shape == value.shape, name
         dst[name] = value
     target.load_state_dict(dst)
@@ -100,10 +101,13 @@ def test_batch_norm_variants():
     assert block(torch.zeros(2, 4, 10, 10)).shape == (2, 8, 5, 5)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: AlexNet.small(width=0.125, hidden=32),
-    lambda: VGG(SMALL_VGG, num_classes=10, in_channels=1, hidden=32, pooled=3, batch_norm=True),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: AlexNet.small(width=0.125, hidden=32),
+        lambda: VGG(SMALL_VGG, num_classes=10, in_channels=1, hidden=32, pooled=3, batch_norm=True),
+    ],
+)
 def test_forward_backward_and_a_few_steps_on_cpu(make):
     torch.manual_seed(0)
     model = make()
@@ -122,8 +126,16 @@ def test_forward_backward_and_a_few_steps_on_cpu(make):
 
 def test_receptive_fields_follow_kernels_and_strides():
     rows = receptive_fields(AlexNet().features)
-    assert [r[1] for r in rows] == ["Conv2d", "MaxPool2d", "Conv2d", "MaxPool2d", "Conv2d", "Conv2d",
-                                    "Conv2d", "MaxPool2d"]
+    assert [r[1] for r in rows] == [
+        "Conv2d",
+        "MaxPool2d",
+        "Conv2d",
+        "MaxPool2d",
+        "Conv2d",
+        "Conv2d",
+        "Conv2d",
+        "MaxPool2d",
+    ]
     assert [r[2] for r in rows] == [11, 19, 51, 67, 99, 131, 163, 195]
     assert [r[3] for r in rows] == [4, 8, 8, 16, 16, 16, 16, 32]
     vgg = receptive_fields(VGG(VGG16).features)
@@ -132,8 +144,9 @@ def test_receptive_fields_follow_kernels_and_strides():
 
 def test_receptive_field_agrees_with_the_gradient():
     # One output pixel of a chain of convolutions depends on exactly an r x r input patch.
-    stack = nn.Sequential(nn.Conv2d(1, 1, 3, padding=1), nn.Conv2d(1, 1, 5, stride=2, padding=2),
-                          nn.Conv2d(1, 1, 3, padding=1))
+    stack = nn.Sequential(
+        nn.Conv2d(1, 1, 3, padding=1), nn.Conv2d(1, 1, 5, stride=2, padding=2), nn.Conv2d(1, 1, 3, padding=1)
+    )
     for conv in stack:
         nn.init.constant_(conv.weight, 1.0)
     r = receptive_fields(stack)[-1][2]

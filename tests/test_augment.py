@@ -1,4 +1,5 @@
 """coursekit.augment: batch shifts and flips keep shapes, move pixels exactly, and repeat with a seed."""
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -53,9 +54,12 @@ def test_every_random_crop_is_one_of_the_allowed_shifts():
     out = random_crop(x, p, torch.Generator().manual_seed(1), fill=0.0)
     no = torch.zeros(1, dtype=torch.bool)
     for i in range(len(x)):
-        candidates = [shift_flip(x[i:i + 1], torch.tensor([dy]), torch.tensor([dx]), no, fill=0.0)
-                      for dy in range(-p, p + 1) for dx in range(-p, p + 1)]
-        assert any(torch.equal(out[i:i + 1], c) for c in candidates)
+        candidates = [
+            shift_flip(x[i : i + 1], torch.tensor([dy]), torch.tensor([dx]), no, fill=0.0)
+            for dy in range(-p, p + 1)
+            for dx in range(-p, p + 1)
+        ]
+        assert any(torch.equal(out[i : i + 1], c) for c in candidates)
 
 
 def test_flipcrop_is_repeatable_with_its_seed_and_varies_without():
@@ -82,14 +86,17 @@ def test_flip_probability_and_degenerate_settings():
         FlipCrop()(torch.zeros(3, 4, 4))
 
 
-@pytest.mark.parametrize("call, error, message", [
-    (lambda x: random_crop(x, -1), ValueError, "padding must be >= 0"),
-    (lambda x: random_crop(x, 1.5), TypeError, "padding must be an int"),
-    (lambda x: random_crop(x, True), TypeError, "padding must be an int"),
-    (lambda x: random_hflip(x, p=-0.5), ValueError, r"p must be a probability in \[0, 1\], got -0.5"),
-    (lambda x: random_hflip(x, p=float("inf")), ValueError, "p must be a probability"),
-    (lambda x: random_crop(x, 1, fill=True), TypeError, "fill must be a number or None"),
-])
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda x: random_crop(x, -1), ValueError, "padding must be >= 0"),
+        (lambda x: random_crop(x, 1.5), TypeError, "padding must be an int"),
+        (lambda x: random_crop(x, True), TypeError, "padding must be an int"),
+        (lambda x: random_hflip(x, p=-0.5), ValueError, r"p must be a probability in \[0, 1\], got -0.5"),
+        (lambda x: random_hflip(x, p=float("inf")), ValueError, "p must be a probability"),
+        (lambda x: random_crop(x, 1, fill=True), TypeError, "fill must be a number or None"),
+    ],
+)
 def test_bad_arguments_are_refused_before_any_work(call, error, message):
     with pytest.raises(error, match=message):
         call(batch(dtype=torch.float32))
@@ -124,7 +131,7 @@ def test_augmented_loader_keeps_labels_and_length():
     aug = Augmented(again, FlipCrop(padding=1, seed=0))
     assert len(aug) == len(plain) == 4 and aug.batch_size == 16 and aug.num_samples == 50
     changed = 0
-    for (x, y), (xa, ya) in zip(plain, aug):
+    for (x, y), (xa, ya) in zip(plain, aug, strict=True):
         assert torch.equal(y, ya) and xa.shape == x.shape and xa.dtype == torch.float32
         changed += int(not torch.equal(x, xa))
     assert changed == 4

@@ -1,4 +1,5 @@
 """The benchmark scripts' pure helpers: parsing committed notebook outputs, time-to-accuracy."""
+
 import importlib.util
 import json
 from pathlib import Path
@@ -16,37 +17,54 @@ def load(name):
 
 
 def write_notebook(root, name, *texts):
-    cells = [{"cell_type": "code", "source": "", "metadata": {}, "execution_count": 1,
-              "outputs": [{"output_type": "stream", "name": "stdout", "text": text}]} for text in texts]
+    cells = [
+        {
+            "cell_type": "code",
+            "source": "",
+            "metadata": {},
+            "execution_count": 1,
+            "outputs": [{"output_type": "stream", "name": "stdout", "text": text}],
+        }
+        for text in texts
+    ]
     (root / "notebooks").mkdir(exist_ok=True)
     (root / "notebooks" / f"{name}.ipynb").write_text(json.dumps({"cells": cells}))
 
 
 def test_committed_times_keeps_two_models_of_one_notebook_apart(tmp_path):
     modern = load("modern_cnns")
-    write_notebook(tmp_path, "09",
-                   "AlexNet-style: test accuracy 0.9101 after 8 epochs\n  AlexNet-style time to 90%: 200 s (epoch 5)\n"
-                   "  AlexNet-style time to 92%: not reached\n",
-                   "VGG-style: test accuracy 0.9322 after 7 epochs\n  VGG-style time to 90%: 150 s (epoch 2)\n"
-                   "  VGG-style time to 92%: 400 s (epoch 5)\n")
+    write_notebook(
+        tmp_path,
+        "09",
+        "AlexNet-style: test accuracy 0.9101 after 8 epochs\n  AlexNet-style time to 90%: 200 s (epoch 5)\n"
+        "  AlexNet-style time to 92%: not reached\n",
+        "VGG-style: test accuracy 0.9322 after 7 epochs\n  VGG-style time to 90%: 150 s (epoch 2)\n"
+        "  VGG-style time to 92%: 400 s (epoch 5)\n",
+    )
     assert modern.committed_times("09", "AlexNet-style", tmp_path) == {"final_accuracy": 0.9101, "90%": 200.0}
-    assert modern.committed_times("09", "VGG-style", tmp_path) == {"final_accuracy": 0.9322, "90%": 150.0,
-                                                                   "92%": 400.0}
+    assert modern.committed_times("09", "VGG-style", tmp_path) == {"final_accuracy": 0.9322, "90%": 150.0, "92%": 400.0}
     assert modern.committed_times("missing", "VGG-style", tmp_path) is None
 
 
 def test_committed_times_without_a_label_reads_only_lines_that_start_with_the_result(tmp_path):
     modern = load("modern_cnns")
-    write_notebook(tmp_path, "10", "plain-8 test accuracy 0.5\n",
-                   "test accuracy 0.9312 after 8 epochs; 500 s\ntime to 93%: 480 s (epoch 8)\n")
+    write_notebook(
+        tmp_path,
+        "10",
+        "plain-8 test accuracy 0.5\n",
+        "test accuracy 0.9312 after 8 epochs; 500 s\ntime to 93%: 480 s (epoch 8)\n",
+    )
     assert modern.committed_times("10", "", tmp_path) == {"final_accuracy": 0.9312, "93%": 480.0}
 
 
-@pytest.mark.parametrize("accuracies, seconds, expected", [
-    ([0.98, 0.991, 0.995], [5, 5, 5], 10),
-    ([0.98, 0.985], [5, 5], None),
-    ([0.99], [7.5], 7.5),
-])
+@pytest.mark.parametrize(
+    "accuracies, seconds, expected",
+    [
+        ([0.98, 0.991, 0.995], [5, 5, 5], 10),
+        ([0.98, 0.985], [5, 5], None),
+        ([0.99], [7.5], 7.5),
+    ],
+)
 def test_lenet_time_to_counts_whole_epochs_up_to_the_first_hit(accuracies, seconds, expected):
     assert load("lenet_mnist").time_to(0.99, accuracies, seconds) == expected
 
@@ -71,8 +89,11 @@ def test_every_script_uses_the_shared_helper_and_answers_help(name, capsys):
 
 def test_common_table_report_and_parser(tmp_path, capsys):
     common = load("common")
-    text = common.format_table([("name", "<6", "s"), ("ms", ">8", ".2f"), ("n", ">6", ",")],
-                               [("a", 1.234, 1000), ("b", None, "text")], rule=True)
+    text = common.format_table(
+        [("name", "<6", "s"), ("ms", ">8", ".2f"), ("n", ">6", ",")],
+        [("a", 1.234, 1000), ("b", None, "text")],
+        rule=True,
+    )
     assert text.splitlines() == ["name        ms     n", "-" * 20, "a         1.23 1,000", "b            -  text"]
     report = tmp_path / "out" / "r.json"
     assert common.write_report(report, {"x": 1}, "a table") == report
@@ -88,11 +109,18 @@ def test_common_table_report_and_parser(tmp_path, capsys):
 
 def test_lenet_table_shows_runs_summary_and_targets():
     lenet = load("lenet_mnist")
-    run = dict(seed=0, final_acc=0.9931, seconds_per_epoch=20.0, images_per_second=3000.0, time_to_99=40.0,
-               peak_rss_mb=500.0)
-    summary = dict(lenet_final_acc_mean=0.9931, lenet_final_acc_min=0.9931, lenet_seconds_per_epoch=20.0,
-                   lenet_images_per_second=3000.0, lenet_time_to_99_mean=40.0, lenet_peak_rss_mb=500.0,
-                   accuracy_target_met=True)
+    run = dict(
+        seed=0, final_acc=0.9931, seconds_per_epoch=20.0, images_per_second=3000.0, time_to_99=40.0, peak_rss_mb=500.0
+    )
+    summary = dict(
+        lenet_final_acc_mean=0.9931,
+        lenet_final_acc_min=0.9931,
+        lenet_seconds_per_epoch=20.0,
+        lenet_images_per_second=3000.0,
+        lenet_time_to_99_mean=40.0,
+        lenet_peak_rss_mb=500.0,
+        accuracy_target_met=True,
+    )
     text = lenet.table([run], None, summary)
     assert "LeNet-5 seed 0" in text and "0.9931" in text and "(0.9931)" in text
     assert "accuracy target (mean and min >= 0.992): met" in text

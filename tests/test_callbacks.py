@@ -1,5 +1,6 @@
 """coursekit.callbacks: the events come in order, CancelFit stops cleanly, KeepBest restores the best
 epoch's weights, the progress bar ends showing the finished run, LivePlot imports Matplotlib lazily."""
+
 import subprocess
 import sys
 
@@ -32,8 +33,15 @@ def tiny():
 def run_fit(model=None, epochs=3, callbacks=(), val=True, **kwargs):
     model = model or tiny()
     kwargs = dict(dict(device=CPU, progress=False, live=False), **kwargs)
-    return model, fit(model, images(), images(seed=1) if val else None, epochs,
-                      torch.optim.SGD(model.parameters(), lr=0.1), callbacks=callbacks, **kwargs)
+    return model, fit(
+        model,
+        images(),
+        images(seed=1) if val else None,
+        epochs,
+        torch.optim.SGD(model.parameters(), lr=0.1),
+        callbacks=callbacks,
+        **kwargs,
+    )
 
 
 class Recorder(Callback):
@@ -67,8 +75,13 @@ def test_events_come_in_order_with_the_run_filled_in():
     rec = Recorder()
     run_fit(epochs=2, callbacks=[rec])
     batches = [f"after_batch {e}.{b}" for e in (1, 2) for b in range(3)]
-    assert rec.events == (["before_fit", "before_epoch 1"] + batches[:3] + ["after_epoch 1", "before_epoch 2"]
-                          + batches[3:] + ["after_epoch 2", "after_fit", "cleanup_fit"])
+    assert rec.events == (
+        ["before_fit", "before_epoch 1"]
+        + batches[:3]
+        + ["after_epoch 1", "before_epoch 2"]
+        + batches[3:]
+        + ["after_epoch 2", "after_fit", "cleanup_fit"]
+    )
 
 
 def test_callbacks_run_in_list_order_and_a_single_callback_is_accepted():
@@ -86,8 +99,9 @@ def test_callbacks_run_in_list_order_and_a_single_callback_is_accepted():
     assert order == ["a", "b", "c"]
 
 
-@pytest.mark.parametrize("event, epochs_done", [("before_fit", 0), ("before_epoch", 1), ("after_batch", 1),
-                                                ("after_epoch", 2)])
+@pytest.mark.parametrize(
+    "event, epochs_done", [("before_fit", 0), ("before_epoch", 1), ("after_batch", 1), ("after_epoch", 2)]
+)
 def test_cancel_fit_stops_cleanly_and_returns_the_history_so_far(event, epochs_done):
     class Stop(Callback):
         def before_fit(self, run):
@@ -258,8 +272,13 @@ def test_live_plot_imports_matplotlib_only_when_a_fit_uses_it():
         "    callbacks=[plot])\n"
         "print('matplotlib' in sys.modules, plot.curves is None)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                         env={**__import__("os").environ, "MPLBACKEND": "Agg"})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**__import__("os").environ, "MPLBACKEND": "Agg"},
+    )
     assert out.returncode == 0, out.stderr
     lines = out.stdout.strip().splitlines()
     assert lines[0] == "False" and lines[-1] == "True True"

@@ -1,4 +1,5 @@
 """coursekit.checkpoint: atomic writes, exact round trips, weights-only loading, clear mismatches."""
+
 import os
 import pickle
 import re
@@ -11,8 +12,14 @@ from torch import nn
 
 from coursekit import checkpoint
 from coursekit.checkpoint import (
-    CheckpointError, CheckpointMismatch, CorruptCheckpoint, UnsafeCheckpoint, is_compatible, load_checkpoint,
-    read_checkpoint, save_checkpoint,
+    CheckpointError,
+    CheckpointMismatch,
+    CorruptCheckpoint,
+    UnsafeCheckpoint,
+    is_compatible,
+    load_checkpoint,
+    read_checkpoint,
+    save_checkpoint,
 )
 from coursekit.device import seed_everything
 from coursekit.models import LeNet5
@@ -28,7 +35,7 @@ def test_round_trip_restores_every_tensor_and_the_meta(tmp_path):
     assert not torch.equal(fresh.c1.weight, model.c1.weight)
     meta = load_checkpoint(path, fresh)
     assert meta == {"test_acc": 0.9912, "epochs": [1, 2]}
-    for (name, a), b in zip(model.state_dict().items(), fresh.state_dict().values()):
+    for (name, a), b in zip(model.state_dict().items(), fresh.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
     x = torch.randn(2, 1, 28, 28)
     torch.testing.assert_close(model(x), fresh(x), rtol=0, atol=0)
@@ -120,6 +127,7 @@ def test_missing_file_and_foreign_files(tmp_path):
 
 # --- meta is checked before any file is touched --------------------------------------------------
 
+
 @pytest.fixture
 def saved(tmp_path):
     """A good checkpoint of a seeded LeNet5 at tmp/lenet.pt, and its bytes."""
@@ -129,16 +137,19 @@ def saved(tmp_path):
     return {"path": path, "bytes": path.read_bytes(), "model": model, "dir": tmp_path}
 
 
-@pytest.mark.parametrize("meta, where, fix", [
-    ({"acc": np.float64(0.99)}, r"meta\['acc'\] is a numpy.float64", r"float\(x\)"),
-    ({"n": np.int64(3)}, r"meta\['n'\] is a numpy.int64", r"int\(x\)"),
-    ({"where": Path("/tmp/x")}, r"meta\['where'\] is a pathlib.PosixPath", r"str\(path\)"),
-    ({"curve": np.zeros(3)}, r"meta\['curve'\] is a numpy.ndarray", r"tolist\(\)"),
-    ({"h": {"acc": [0.5, np.float32(0.6)]}}, r"meta\['h'\]\['acc'\]\[1\] is a numpy.float32", r"float\(x\)"),
-    ({"tags": {"a", "b"}}, r"meta\['tags'\] is a set", r"sorted\(values\)"),
-    ({"f": print}, r"meta\['f'\] is a builtin_function_or_method", "store numbers"),
-    ({(1, 2): "x"}, r"meta has a key \(1, 2\) of type tuple", r"str\(key\)"),
-])
+@pytest.mark.parametrize(
+    "meta, where, fix",
+    [
+        ({"acc": np.float64(0.99)}, r"meta\['acc'\] is a numpy.float64", r"float\(x\)"),
+        ({"n": np.int64(3)}, r"meta\['n'\] is a numpy.int64", r"int\(x\)"),
+        ({"where": Path("/tmp/x")}, r"meta\['where'\] is a pathlib.PosixPath", r"str\(path\)"),
+        ({"curve": np.zeros(3)}, r"meta\['curve'\] is a numpy.ndarray", r"tolist\(\)"),
+        ({"h": {"acc": [0.5, np.float32(0.6)]}}, r"meta\['h'\]\['acc'\]\[1\] is a numpy.float32", r"float\(x\)"),
+        ({"tags": {"a", "b"}}, r"meta\['tags'\] is a set", r"sorted\(values\)"),
+        ({"f": print}, r"meta\['f'\] is a builtin_function_or_method", "store numbers"),
+        ({(1, 2): "x"}, r"meta has a key \(1, 2\) of type tuple", r"str\(key\)"),
+    ],
+)
 def test_unloadable_meta_is_refused_before_the_old_file_is_touched(saved, meta, where, fix):
     with pytest.raises(TypeError, match=where) as err:
         save_checkpoint(LeNet5(), saved["path"], meta)
@@ -148,14 +159,25 @@ def test_unloadable_meta_is_refused_before_the_old_file_is_touched(saved, meta, 
 
 
 def test_plain_meta_of_every_allowed_kind_round_trips(tmp_path):
-    meta = {"none": None, "flag": True, "n": 3, "x": 0.5, "s": "text", "list": [1, 2.5, "a"], "tuple": (1, 2),
-            "nested": {"a": {"b": [None]}}, 7: "int key", "t": torch.arange(3)}
+    meta = {
+        "none": None,
+        "flag": True,
+        "n": 3,
+        "x": 0.5,
+        "s": "text",
+        "list": [1, 2.5, "a"],
+        "tuple": (1, 2),
+        "nested": {"a": {"b": [None]}},
+        7: "int key",
+        "t": torch.arange(3),
+    }
     path = save_checkpoint(LeNet5(), tmp_path / "m.pt", meta)
     loaded = load_checkpoint(path, LeNet5())
     assert torch.equal(loaded.pop("t"), meta.pop("t")) and loaded == meta
 
 
 # --- integrity: checksums and damaged files ----------------------------------------------------------
+
 
 def flip_a_tensor_byte(path: Path, tensor: torch.Tensor) -> None:
     blob = bytearray(path.read_bytes())
@@ -169,16 +191,31 @@ def test_a_flipped_byte_in_a_tensor_is_caught_and_names_the_file(saved):
     flip_a_tensor_byte(saved["path"], saved["model"].classifier[1].weight)
     target = LeNet5()
     before = {k: v.clone() for k, v in target.state_dict().items()}
-    with pytest.raises(CorruptCheckpoint, match=r"lenet\.pt: the content of 1 tensor\(s\) differs from the "
-                                                r"sha256 saved with it \(classifier\.1\.weight\).*delete it") as err:
+    with pytest.raises(
+        CorruptCheckpoint,
+        match=r"lenet\.pt: the content of 1 tensor\(s\) differs from the "
+        r"sha256 saved with it \(classifier\.1\.weight\).*delete it",
+    ) as err:
         load_checkpoint(saved["path"], target)
     assert str(saved["path"]) in str(err.value)
     assert all(torch.equal(v, before[k]) for k, v in target.state_dict().items())
     assert not is_compatible(saved["path"], LeNet5())
 
 
-@pytest.mark.parametrize("damage", ["truncated", "empty", "random bytes", "pickle payload", "a folder",
-                                    "missing", "flipped byte", "plain state_dict", "a list"])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "truncated",
+        "empty",
+        "random bytes",
+        "pickle payload",
+        "a folder",
+        "missing",
+        "flipped byte",
+        "plain state_dict",
+        "a list",
+    ],
+)
 def test_is_compatible_answers_false_and_never_raises(saved, damage):
     path = saved["path"]
     if damage == "truncated":
@@ -188,9 +225,11 @@ def test_is_compatible_answers_false_and_never_raises(saved, damage):
     elif damage == "random bytes":
         path.write_bytes(np.random.default_rng(0).bytes(5000))
     elif damage == "pickle payload":
+
         class Evil:
             def __reduce__(self):
                 return (os.system, ("echo pwned",))
+
         with open(path, "wb") as f:
             pickle.dump({"format": checkpoint.FORMAT, "x": Evil()}, f, protocol=2)
     elif damage == "a folder":
@@ -211,7 +250,9 @@ def test_is_compatible_answers_false_and_never_raises(saved, damage):
 
 def test_damaged_files_raise_errors_that_say_what_to_do(saved):
     saved["path"].write_bytes(saved["bytes"][:3000])
-    with pytest.raises(CorruptCheckpoint, match=r"lenet\.pt: torch cannot read it .*delete it and train the model again"):
+    with pytest.raises(
+        CorruptCheckpoint, match=r"lenet\.pt: torch cannot read it .*delete it and train the model again"
+    ):
         read_checkpoint(saved["path"])
     with open(saved["path"], "wb") as f:
         pickle.dump({"format": checkpoint.FORMAT, "x": Path("/")}, f, protocol=2)
@@ -237,7 +278,9 @@ def test_a_consistent_checkpoint_of_other_shapes_leaves_the_model_alone(tmp_path
     torch.save(payload, path)
     target = LeNet5()
     before = {k: v.clone() for k, v in target.state_dict().items()}
-    with pytest.raises(CheckpointMismatch, match=r"classifier\.5\.weight has shape \(4, 84\), the model expects \(10, 84\)"):
+    with pytest.raises(
+        CheckpointMismatch, match=r"classifier\.5\.weight has shape \(4, 84\), the model expects \(10, 84\)"
+    ):
         load_checkpoint(path, target)
     assert all(torch.equal(v, before[k]) for k, v in target.state_dict().items())
 

@@ -11,6 +11,7 @@
 
 Expected answers are computed once per process (checks caches them), so the many calls are cheap.
 """
+
 from __future__ import annotations
 
 import math
@@ -160,21 +161,52 @@ def _generator(items):
 
 
 SCALARS = st.one_of(
-    st.integers(), st.floats(allow_nan=True, allow_infinity=True), st.complex_numbers(), st.booleans(),
-    st.text(max_size=6), st.binary(max_size=4), st.none(), st.fractions(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.complex_numbers(),
+    st.booleans(),
+    st.text(max_size=6),
+    st.binary(max_size=4),
+    st.none(),
+    st.fractions(),
 )
-NESTED = st.recursive(SCALARS, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.tuples(inner, inner), st.dictionaries(st.text(max_size=2), inner, max_size=3),
-    st.sets(st.integers(), max_size=3), st.frozensets(st.text(max_size=2), max_size=2),
-), max_leaves=10)
+NESTED = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.tuples(inner, inner),
+        st.dictionaries(st.text(max_size=2), inner, max_size=3),
+        st.sets(st.integers(), max_size=3),
+        st.frozensets(st.text(max_size=2), max_size=2),
+    ),
+    max_leaves=10,
+)
 ARRAYS = hnp.arrays(
-    dtype=st.one_of(hnp.integer_dtypes(), hnp.unsigned_integer_dtypes(), hnp.floating_dtypes(),
-                    hnp.complex_number_dtypes(), hnp.boolean_dtypes(), hnp.unicode_string_dtypes(max_len=3),
-                    hnp.byte_string_dtypes(max_len=3), hnp.datetime64_dtypes()),
+    dtype=st.one_of(
+        hnp.integer_dtypes(),
+        hnp.unsigned_integer_dtypes(),
+        hnp.floating_dtypes(),
+        hnp.complex_number_dtypes(),
+        hnp.boolean_dtypes(),
+        hnp.unicode_string_dtypes(max_len=3),
+        hnp.byte_string_dtypes(max_len=3),
+        hnp.datetime64_dtypes(),
+    ),
     shape=hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=4),
 )
-TORCH_DTYPES = [torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.int8, torch.uint8,
-                torch.int16, torch.int32, torch.int64, torch.bool, torch.complex64]
+TORCH_DTYPES = [
+    torch.float16,
+    torch.bfloat16,
+    torch.float32,
+    torch.float64,
+    torch.int8,
+    torch.uint8,
+    torch.int16,
+    torch.int32,
+    torch.int64,
+    torch.bool,
+    torch.complex64,
+]
 
 
 @st.composite
@@ -192,7 +224,9 @@ def tensors(draw):
 
 
 ANSWERS = st.one_of(
-    NESTED, ARRAYS, tensors(),
+    NESTED,
+    ARRAYS,
+    tensors(),
     st.builds(lambda xs: np.array(xs + [None], dtype=object), st.lists(SCALARS, max_size=3)),
     st.builds(_generator, st.lists(st.integers(), max_size=3)),
     st.builds(torch.Size, st.lists(st.integers(0, 100), max_size=4)),
@@ -279,7 +313,10 @@ def _right_forms(expected):
         return [expected]
     forms = [expected, numbers, torch.from_numpy(numbers), numbers.tolist()]
     if numbers.ndim == 0:
-        forms += [float(numbers), np.float32(numbers) if abs(numbers) < 1e6 and numbers == np.float32(numbers) else float(numbers)]
+        forms += [
+            float(numbers),
+            np.float32(numbers) if abs(numbers) < 1e6 and numbers == np.float32(numbers) else float(numbers),
+        ]
         if float(numbers).is_integer():
             forms += [int(numbers), np.int64(numbers), Fraction(int(numbers))]
     elif numbers.ndim == 1 and all(float(v).is_integer() and v >= 0 for v in numbers):
@@ -329,8 +366,11 @@ def test_a_failing_expected_function_is_reported_with_its_key():
 
     checks.exercise("test.broken", hint="Needs data.")(broken)
     try:
-        with pytest.raises(RuntimeError, match=r"expected answer of exercise 'test.broken' could not be computed "
-                                               r"\(FileNotFoundError: data/mnist missing\)"):
+        with pytest.raises(
+            RuntimeError,
+            match=r"expected answer of exercise 'test.broken' could not be computed "
+            r"\(FileNotFoundError: data/mnist missing\)",
+        ):
             check("test.broken", 1)
         assert not check("test.broken", None)  # no answer yet needs no expected value
     finally:

@@ -1,4 +1,5 @@
 """coursekit.data: where datasets come from, how they are verified, and what is left on failure."""
+
 import gzip
 import hashlib
 import json
@@ -36,9 +37,15 @@ def tiny(tmp_path, monkeypatch):
     (mirror / "Tiny" / "raw").mkdir(parents=True)
     for name, payload in payloads.items():
         (mirror / "Tiny" / "raw" / (name + ".gz")).write_bytes(gzip.compress(payload))
-    spec = data.IdxDataset("Tiny", {n: hashlib.sha256(p).hexdigest() for n, p in payloads.items()},
-                           mean=0.5, std=0.25, classes=tuple("0123456789"), mirrors=("https://example.invalid/",),
-                           sizes={n: len(p) for n, p in payloads.items()})
+    spec = data.IdxDataset(
+        "Tiny",
+        {n: hashlib.sha256(p).hexdigest() for n, p in payloads.items()},
+        mean=0.5,
+        std=0.25,
+        classes=tuple("0123456789"),
+        mirrors=("https://example.invalid/",),
+        sizes={n: len(p) for n, p in payloads.items()},
+    )
     monkeypatch.setitem(data.IDX_DATASETS, "tiny", spec)
     monkeypatch.setenv(data.DATA_DIR_ENV, str(tmp_path / "data"))
     monkeypatch.setenv(data.MIRROR_ENV, str(mirror))
@@ -184,7 +191,7 @@ def test_tensor_loader_order_is_seeded():
         return [next(iter(loader))[1].tolist() for _ in range(2)]
 
     first, second = order(3)
-    assert first != second            # a new order each epoch ...
+    assert first != second  # a new order each epoch ...
     assert order(3) == [first, second]  # ... and the same sequence on every run
     assert order(4)[0] != first
 
@@ -215,8 +222,11 @@ def test_hymenoptera_from_a_mirror(tmp_path, monkeypatch):
             folder.mkdir(parents=True)
             (folder / "a.jpg").write_bytes(b"\xff\xd8 jpeg")
             os.chmod(folder, 0o555)  # like the read-only shared mirror
-    manifest = {f"{s}/{c}/a.jpg": hashlib.sha256(b"\xff\xd8 jpeg").hexdigest()
-                for s in ("train", "val") for c in ("ants", "bees")}
+    manifest = {
+        f"{s}/{c}/a.jpg": hashlib.sha256(b"\xff\xd8 jpeg").hexdigest()
+        for s in ("train", "val")
+        for c in ("ants", "bees")
+    }
     monkeypatch.setattr(prepare, "read_manifest", lambda name=None: dict(manifest))
     monkeypatch.setenv(data.MIRROR_ENV, str(mirror))
     monkeypatch.setenv(data.DATA_DIR_ENV, str(tmp_path / "data"))
@@ -257,6 +267,7 @@ def test_write_json_replaces_the_file_atomically(tmp_path):
 
 # --- verified once per process ------------------------------------------------------------------
 
+
 @pytest.fixture
 def hash_calls(monkeypatch):
     """Count the files coursekit hashes (every verification goes through coursekit.files.sha256_file)."""
@@ -274,8 +285,8 @@ def hash_calls(monkeypatch):
 
 
 def test_each_file_is_verified_once_per_process(tiny, hash_calls):
-    data.prepare_idx("tiny")      # copied from the mirror: hashed while copying
-    data.forget_verified()        # a new process, as far as the cache knows
+    data.prepare_idx("tiny")  # copied from the mirror: hashed while copying
+    data.forget_verified()  # a new process, as far as the cache knows
     data.tensor_loaders("tiny", batch_size=8)
     assert sorted(hash_calls) == sorted(tiny["payloads"])  # each of the four files once, not twice
     data.tensor_loaders("tiny", batch_size=8)
@@ -307,6 +318,7 @@ def test_a_prepared_file_of_the_wrong_size_is_refused_without_hashing(tiny, hash
 
 
 # --- damaged and hostile sources ----------------------------------------------------------------
+
 
 def test_offline_error_names_every_missing_file_and_waits_for_the_network_once(tiny, monkeypatch):
     monkeypatch.delenv(data.MIRROR_ENV)
@@ -403,8 +415,9 @@ def test_a_link_inside_the_mirror_is_fine(tiny):
     victim = raw / "train-labels-idx1-ubyte.gz"
     os.replace(victim, raw / "copies" / victim.name)
     victim.symlink_to(Path("copies") / victim.name)
-    assert (data.prepare_idx("tiny") / "train-labels-idx1-ubyte").read_bytes() == \
-        tiny["payloads"]["train-labels-idx1-ubyte"]
+    assert (data.prepare_idx("tiny") / "train-labels-idx1-ubyte").read_bytes() == tiny["payloads"][
+        "train-labels-idx1-ubyte"
+    ]
 
 
 def dead_pid() -> int:
@@ -423,7 +436,7 @@ def test_stale_temporaries_of_a_killed_run_are_removed(tiny):
     (raw / f".train-images-idx3-ubyte.{dead_pid()}x0123.partial").write_bytes(b"half")
     (raw / ".download.abc.partial").mkdir()
     (raw / ".download.abc.partial" / "x.gz").write_bytes(b"half")
-    (raw / ".download-old").mkdir()                                           # an older version's folder
+    (raw / ".download-old").mkdir()  # an older version's folder
     data.prepare_idx("tiny")
     assert files_in(raw) == sorted(tiny["payloads"])
     assert sorted(p.name for p in raw.iterdir()) == sorted(tiny["payloads"])
@@ -455,12 +468,13 @@ def test_python_m_coursekit_data_still_works():
 
 # --- splits ---------------------------------------------------------------------------------------
 
+
 def rows(images: torch.Tensor) -> set:
     return {bytes(img.flatten().tolist()) for img in images}
 
 
 def all_samples(loader):
-    xs, ys = zip(*loader)
+    xs, ys = zip(*loader, strict=True)
     return torch.cat(xs), torch.cat(ys)
 
 
@@ -488,7 +502,7 @@ def test_the_validation_split_is_fixed_by_the_seed_whatever_the_training_subset(
 def test_tensor_splits_are_deterministic(tiny):
     a = data.tensor_splits("tiny", batch_size=4, val_size=10, train_subset=20, seed=1)
     b = data.tensor_splits("tiny", batch_size=4, val_size=10, train_subset=20, seed=1)
-    for la, lb in zip(a, b):
+    for la, lb in zip(a, b, strict=True):
         xa, ya = all_samples(la)
         xb, yb = all_samples(lb)
         assert torch.equal(xa, xb) and torch.equal(ya, yb)

@@ -1,4 +1,5 @@
 """coursekit.device and coursekit.profile."""
+
 import json
 import random
 
@@ -49,8 +50,9 @@ def test_only_training_devices_are_accepted(monkeypatch, name):
         device.get_device()
 
 
-@pytest.mark.parametrize("text, expected", [("cpu", "cpu"), (" CPU ", "cpu"), ("cuda", "cuda"), ("cuda:1", "cuda:1"),
-                                            ("mps", "mps")])
+@pytest.mark.parametrize(
+    "text, expected", [("cpu", "cpu"), (" CPU ", "cpu"), ("cuda", "cuda"), ("cuda:1", "cuda:1"), ("mps", "mps")]
+)
 def test_accepted_names_and_availability(monkeypatch, text, expected):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
@@ -120,7 +122,7 @@ def test_settings_by_profile():
     assert ci.epochs <= cpu.epochs
     assert ci["epochs"] == ci.epochs and ci.profile == "ci" and ci.section == "lenet"
     with pytest.raises(AttributeError, match="has no 'epochz'"):
-        ci.epochz
+        _ = ci.epochz
     with pytest.raises(UnknownName, match="unknown lesson 'lenet7'; choose one of: alexnet"):
         profile.settings("lenet7")
     with pytest.raises(TypeError, match="takes a lesson name such as 'lenet', got int 8"):

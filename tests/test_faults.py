@@ -6,6 +6,7 @@ marker file. The parent then kills the child with SIGKILL -- no clean-up code ca
 that the target is intact (the old checkpoint still loads; nothing half-written sits in ``data/``
 under a real name), that a rerun succeeds, and that the rerun leaves no ``.partial`` file behind.
 """
+
 import gzip
 import hashlib
 import json
@@ -35,8 +36,12 @@ REACH_WRITE_WITHIN = 120.0
 
 def kill_mid_write(script: str, marker: Path, *args: str, env: dict | None = None) -> None:
     """Run `script` in a child, wait until it creates `marker` (it is blocked mid-write), SIGKILL it."""
-    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script), str(marker), *args],
-                             env=dict(os.environ, **(env or {})), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(script), str(marker), *args],
+        env=dict(os.environ, **(env or {})),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + REACH_WRITE_WITHIN
         while not marker.exists():
@@ -97,17 +102,17 @@ def test_kill_during_a_checkpoint_save_keeps_the_old_checkpoint(tmp_path):
 
     kill_mid_write(SAVE_AND_BLOCK, tmp_path / "marker", str(path))
 
-    assert path.read_bytes() == before                       # the target is intact ...
+    assert path.read_bytes() == before  # the target is intact ...
     fresh = LeNet5()
-    assert load_checkpoint(path, fresh) == {"version": 1}    # ... and still loads
+    assert load_checkpoint(path, fresh) == {"version": 1}  # ... and still loads
     assert torch.equal(fresh.c1.weight, old.c1.weight)
-    assert len(partials(folder)) == 1                        # the killed save was mid-write
+    assert len(partials(folder)) == 1  # the killed save was mid-write
 
     torch.manual_seed(1)
     new = LeNet5()
-    save_checkpoint(new, path, {"version": 2})               # a rerun succeeds ...
+    save_checkpoint(new, path, {"version": 2})  # a rerun succeeds ...
     assert load_checkpoint(path, LeNet5()) == {"version": 2}
-    assert partials(folder) == []                            # ... and removes the stale temporary
+    assert partials(folder) == []  # ... and removes the stale temporary
     assert sorted(p.name for p in folder.iterdir()) == ["lenet.pt"]
 
 
@@ -120,6 +125,7 @@ def test_kill_during_the_first_save_leaves_no_checkpoint(tmp_path):
 
 
 # --- dataset preparation ---------------------------------------------------------------------------
+
 
 def idx_bytes(array: np.ndarray) -> bytes:
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
@@ -141,11 +147,18 @@ def tiny_spec(tmp_path, monkeypatch):
     (mirror / "Tiny" / "raw").mkdir(parents=True)
     for name, payload in payloads.items():
         (mirror / "Tiny" / "raw" / (name + ".gz")).write_bytes(gzip.compress(payload))
-    spec = dict(sha256={n: hashlib.sha256(p).hexdigest() for n, p in payloads.items()},
-                sizes={n: len(p) for n, p in payloads.items()})
+    spec = dict(
+        sha256={n: hashlib.sha256(p).hexdigest() for n, p in payloads.items()},
+        sizes={n: len(p) for n, p in payloads.items()},
+    )
     (tmp_path / "spec.json").write_text(json.dumps(spec))
-    monkeypatch.setitem(data.IDX_DATASETS, "tiny", data.IdxDataset(
-        "Tiny", spec["sha256"], 0.5, 0.25, tuple("0123456789"), ("https://example.invalid/",), spec["sizes"]))
+    monkeypatch.setitem(
+        data.IDX_DATASETS,
+        "tiny",
+        data.IdxDataset(
+            "Tiny", spec["sha256"], 0.5, 0.25, tuple("0123456789"), ("https://example.invalid/",), spec["sizes"]
+        ),
+    )
     monkeypatch.setenv(data.DATA_DIR_ENV, str(data_root))
     monkeypatch.setenv(data.MIRROR_ENV, str(mirror))
     monkeypatch.setattr(prepare, "_download", lambda url, directory: pytest.fail("no download in this test"))
@@ -189,18 +202,17 @@ PREPARE_AND_BLOCK = """
 
 def test_kill_during_dataset_preparation_leaves_nothing_half_written(tiny_spec):
     raw = tiny_spec["data"] / "Tiny" / "raw"
-    kill_mid_write(PREPARE_AND_BLOCK, tiny_spec["spec"].parent / "marker", str(tiny_spec["spec"]),
-                   env=tiny_spec["env"])
+    kill_mid_write(PREPARE_AND_BLOCK, tiny_spec["spec"].parent / "marker", str(tiny_spec["spec"]), env=tiny_spec["env"])
 
     left = sorted(p.name for p in raw.iterdir())
-    assert len(left) == 1 and left[0].endswith(".partial")          # only the killed temporary ...
-    assert (raw / left[0]).stat().st_size <= 2 * 4096               # ... holding at most what was read
+    assert len(left) == 1 and left[0].endswith(".partial")  # only the killed temporary ...
+    assert (raw / left[0]).stat().st_size <= 2 * 4096  # ... holding at most what was read
     assert not any((raw / name).exists() for name in tiny_spec["payloads"])  # nothing under a real name
 
-    assert data.prepare_idx("tiny") == raw                          # a rerun succeeds ...
+    assert data.prepare_idx("tiny") == raw  # a rerun succeeds ...
     for name, payload in tiny_spec["payloads"].items():
         assert (raw / name).read_bytes() == payload
-    assert partials(tiny_spec["data"]) == []                        # ... and leaves no stray file
+    assert partials(tiny_spec["data"]) == []  # ... and leaves no stray file
     images, labels = data.load_idx("tiny")
     assert images.shape == (200, 1, 28, 28) and labels[:3].tolist() == [0, 1, 2]
 
@@ -227,8 +239,12 @@ COPY_TREE_AND_BLOCK = """
 
 
 def test_kill_while_installing_the_ants_and_bees_leaves_no_half_folder(tmp_path, monkeypatch):
-    files = {f"{split}/{cls}/{i}.jpg": bytes([i]) * 100 for split in ("train", "val")
-             for cls in ("ants", "bees") for i in range(3)}
+    files = {
+        f"{split}/{cls}/{i}.jpg": bytes([i]) * 100
+        for split in ("train", "val")
+        for cls in ("ants", "bees")
+        for i in range(3)
+    }
     tree = tmp_path / "mirror" / "hymenoptera_data"
     for rel, payload in files.items():
         (tree / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -239,12 +255,12 @@ def test_kill_while_installing_the_ants_and_bees_leaves_no_half_folder(tmp_path,
     env = {data.DATA_DIR_ENV: str(data_root), data.MIRROR_ENV: str(tmp_path / "mirror")}
 
     kill_mid_write(COPY_TREE_AND_BLOCK, tmp_path / "marker", str(tmp_path / "manifest.json"), env=env)
-    assert not (data_root / "hymenoptera_data").exists()            # nothing under the real name
-    assert len(partials(data_root)) == 1                            # the killed staging folder
+    assert not (data_root / "hymenoptera_data").exists()  # nothing under the real name
+    assert len(partials(data_root)) == 1  # the killed staging folder
 
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(prepare, "read_manifest", lambda name=None: dict(manifest))
-    root = data.prepare_hymenoptera()                               # a rerun succeeds ...
+    root = data.prepare_hymenoptera()  # a rerun succeeds ...
     assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()) == sorted(files)
     assert partials(data_root) == [] and sorted(p.name for p in data_root.iterdir()) == ["hymenoptera_data"]

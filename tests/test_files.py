@@ -1,4 +1,5 @@
 """coursekit.files: atomic writes, hashing, and the clean-up of what a killed run left behind."""
+
 import hashlib
 import json
 import os

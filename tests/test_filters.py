@@ -1,4 +1,5 @@
 """Tests for coursekit.filters: the named kernels do what their documentation says."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -71,12 +72,26 @@ def test_kernel_families():
     assert_allclose(filters.GAUSSIAN_BLUR, np.outer([1, 2, 1], [1, 2, 1]) / 16)
 
 
-@pytest.mark.parametrize("name, total", [
-    ("identity", 1), ("box_blur", 1), ("gaussian_blur", 1), ("sharpen", 1), ("emboss", 1),
-    ("laplacian", 0), ("laplacian_inverted", 0), ("laplacian_8", 0), ("outline", 0),
-    ("sobel_vertical", 0), ("sobel_horizontal", 0), ("sobel_left", 0), ("sobel_top", 0),
-    ("prewitt_vertical", 0), ("prewitt_horizontal", 0),
-])
+@pytest.mark.parametrize(
+    "name, total",
+    [
+        ("identity", 1),
+        ("box_blur", 1),
+        ("gaussian_blur", 1),
+        ("sharpen", 1),
+        ("emboss", 1),
+        ("laplacian", 0),
+        ("laplacian_inverted", 0),
+        ("laplacian_8", 0),
+        ("outline", 0),
+        ("sobel_vertical", 0),
+        ("sobel_horizontal", 0),
+        ("sobel_left", 0),
+        ("sobel_top", 0),
+        ("prewitt_vertical", 0),
+        ("prewitt_horizontal", 0),
+    ],
+)
 def test_flat_images(name, total):
     # Weights summing to 1 keep a flat region's value; summing to 0 turn it into 0.
     kernel = filters.get(name)
@@ -89,10 +104,13 @@ def test_identity_keeps_the_image():
     assert_array_equal(ops.corr2d(ex.GRAYSCALE_10X10, filters.IDENTITY, padding=1), ex.GRAYSCALE_10X10)
 
 
-@pytest.mark.parametrize("vertical, horizontal", [
-    (filters.SOBEL_VERTICAL, filters.SOBEL_HORIZONTAL),
-    (filters.PREWITT_VERTICAL, filters.PREWITT_HORIZONTAL),
-])
+@pytest.mark.parametrize(
+    "vertical, horizontal",
+    [
+        (filters.SOBEL_VERTICAL, filters.SOBEL_HORIZONTAL),
+        (filters.PREWITT_VERTICAL, filters.PREWITT_HORIZONTAL),
+    ],
+)
 def test_edge_detectors_find_the_edge_they_are_named_after(vertical, horizontal):
     on_vertical = ops.corr2d(VERTICAL_EDGE, vertical)
     assert on_vertical.max() > 0 and on_vertical.min() == 0  # positive: brighter to the right
@@ -194,22 +212,25 @@ def test_gradient_magnitude_of_uint8_does_not_overflow():
     assert filters.gradient_magnitude(image).max() > 255
 
 
-@pytest.mark.parametrize("size, sigma, message", [
-    (4, 1.0, "size must be a positive odd integer"),
-    (0, 1.0, "size must be a positive odd integer"),
-    (-3, 1.0, "size must be a positive odd integer"),
-    (3.0, 1.0, "size must be a positive odd integer"),
-    (True, 1.0, "size must be a positive odd integer"),
-    ("3", 1.0, "size must be a positive odd integer"),
-    (3, 0, "sigma must be positive"),
-    (3, -1.0, "sigma must be positive"),
-    (3, float("nan"), "sigma must be positive and finite, got nan"),
-    (3, float("inf"), "sigma must be positive and finite, got inf"),
-    (3, "1", "sigma must be a real number"),
-    (3, None, "sigma must be a real number"),
-    (3, 1j, "sigma must be a real number"),
-    (3, [1.0], "sigma must be a real number"),
-])
+@pytest.mark.parametrize(
+    "size, sigma, message",
+    [
+        (4, 1.0, "size must be a positive odd integer"),
+        (0, 1.0, "size must be a positive odd integer"),
+        (-3, 1.0, "size must be a positive odd integer"),
+        (3.0, 1.0, "size must be a positive odd integer"),
+        (True, 1.0, "size must be a positive odd integer"),
+        ("3", 1.0, "size must be a positive odd integer"),
+        (3, 0, "sigma must be positive"),
+        (3, -1.0, "sigma must be positive"),
+        (3, float("nan"), "sigma must be positive and finite, got nan"),
+        (3, float("inf"), "sigma must be positive and finite, got inf"),
+        (3, "1", "sigma must be a real number"),
+        (3, None, "sigma must be a real number"),
+        (3, 1j, "sigma must be a real number"),
+        (3, [1.0], "sigma must be a real number"),
+    ],
+)
 def test_gaussian_errors(size, sigma, message):
     with pytest.raises(ValueError, match=message):
         filters.gaussian(size, sigma)
@@ -220,14 +241,17 @@ def test_gaussian_size_is_capped_by_the_memory_limit():
         filters.gaussian(100_001, 1.0)
 
 
-@pytest.mark.parametrize("image, message", [
-    (np.zeros((2, 5, 5)), r"image must be 2-D \(H, W\); got 3-D"),
-    (np.zeros(5), r"image must be 2-D \(H, W\); got 1-D"),
-    ([["a", "b"]], r"image must hold numbers, got an array of dtype <U1"),
-    ([[1, 2], [3]], r"image must be an array of numbers whose rows all have the same length"),
-    (np.zeros((0, 4)), r"image must not be empty; got shape \(0, 4\)"),
-    (np.ones((3, 3)) * 1j, r"image must hold real numbers, got complex"),
-])
+@pytest.mark.parametrize(
+    "image, message",
+    [
+        (np.zeros((2, 5, 5)), r"image must be 2-D \(H, W\); got 3-D"),
+        (np.zeros(5), r"image must be 2-D \(H, W\); got 1-D"),
+        ([["a", "b"]], r"image must hold numbers, got an array of dtype <U1"),
+        ([[1, 2], [3]], r"image must be an array of numbers whose rows all have the same length"),
+        (np.zeros((0, 4)), r"image must not be empty; got shape \(0, 4\)"),
+        (np.ones((3, 3)) * 1j, r"image must hold real numbers, got complex"),
+    ],
+)
 def test_gradient_magnitude_errors(image, message):
     with pytest.raises(ValueError, match=message):
         filters.gradient_magnitude(image)

@@ -1,5 +1,6 @@
 """coursekit.models.LeNet5: the paper's shapes, parameter counts from the formulas, every option,
 and the pieces of the CUDA path that can be exercised on a CPU."""
+
 import copy
 
 import pytest
@@ -157,8 +158,10 @@ def test_channels_last_and_fused_adamw_change_the_speed_not_the_result():
     start = {name: p.detach().clone() for name, p in plain.named_parameters()}
     fast = copy.deepcopy(plain).to(memory_format=torch.channels_last)
     assert fast.c1.weight.is_contiguous(memory_format=torch.channels_last)
-    optimizers = {plain: torch.optim.AdamW(plain.parameters(), lr=lr, weight_decay=1e-4),
-                  fast: torch.optim.AdamW(fast.parameters(), lr=lr, weight_decay=1e-4, fused=True)}
+    optimizers = {
+        plain: torch.optim.AdamW(plain.parameters(), lr=lr, weight_decay=1e-4),
+        fast: torch.optim.AdamW(fast.parameters(), lr=lr, weight_decay=1e-4, fused=True),
+    }
     for _ in range(3):
         for model, optimizer in optimizers.items():
             optimizer.zero_grad(set_to_none=True)
@@ -166,7 +169,7 @@ def test_channels_last_and_fused_adamw_change_the_speed_not_the_result():
             optimizer.step()
     # Adam moves every weight by up to lr per step, and for a near-zero gradient m / sqrt(v) magnifies
     # rounding: so "the same" means within 1 % of one step, while the weights moved far more than that.
-    for (name, p), q, p0 in zip(plain.named_parameters(), fast.parameters(), start.values()):
+    for (name, p), q, p0 in zip(plain.named_parameters(), fast.parameters(), start.values(), strict=True):
         assert (p - p0).abs().max() > lr, f"{name} did not train"
         torch.testing.assert_close(q, p, rtol=0, atol=lr / 100, msg=lambda m, name=name: f"{name}: {m}")
     torch.testing.assert_close(fast(x), plain(x), rtol=1e-3, atol=1e-3)
@@ -178,8 +181,16 @@ def test_cuda_loader_pins_and_amp_trains():
     loader = TensorLoader(images, torch.randint(0, 10, (64,)), 32, shuffle=True, device="cuda")
     assert loader.images.is_pinned()
     model = LeNet5()
-    history = fit(model, loader, loader, 1, torch.optim.AdamW(model.parameters()), device=torch.device("cuda"),
-                  progress=False, live=False)
+    history = fit(
+        model,
+        loader,
+        loader,
+        1,
+        torch.optim.AdamW(model.parameters()),
+        device=torch.device("cuda"),
+        progress=False,
+        live=False,
+    )
     assert next(model.parameters()).dtype == torch.float32  # AMP keeps float32 master weights
     assert history.val_acc[-1] is not None
 
@@ -198,10 +209,10 @@ def test_the_papers_parameter_count_is_sixty_thousand():
 def test_exercise_answers_match_hand_counts():
     from coursekit.checks import check
 
-    connections = 6 * 3 + 9 * 4 + 6                          # S2 maps read by the sixteen C3 maps
+    connections = 6 * 3 + 9 * 4 + 6  # S2 maps read by the sixteen C3 maps
     assert check("lenet.parameters_rgb", 61_706 + 6 * 5 * 5 * 2)  # only C1 sees the two extra channels
     assert check("lenet.c3_connections_1998", (connections * 25 + 16) * 10 * 10)
-    assert check("lenet.s4_shape_32", (16, 6, 6))             # 32 -> 32 -> 16 -> 12 -> 6
+    assert check("lenet.s4_shape_32", (16, 6, 6))  # 32 -> 32 -> 16 -> 12 -> 6
     assert check("lenet.dense_first_layer", 28 * 28 * 6 * 28 * 28 + 6 * 28 * 28)
     assert check("lenet.c5_as_convolution", (120, 1, 1))
     assert not check("lenet.s4_shape_32", (16, 5, 5))

@@ -1,4 +1,5 @@
 """coursekit.metrics: the confusion matrix counts (true, predicted) pairs; accuracy is its trace / N."""
+
 import numpy as np
 import pytest
 import torch
@@ -13,9 +14,7 @@ def test_confusion_matrix_by_hand():
     preds = torch.tensor([0, 1, 1, 2, 0, 2])
     m = confusion_matrix(labels, preds, 3)
     assert m.dtype == torch.int64 and m.shape == (3, 3)
-    assert m.tolist() == [[1, 1, 0],
-                          [0, 1, 0],
-                          [1, 0, 2]]  # rows: true class, columns: predicted
+    assert m.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]  # rows: true class, columns: predicted
     assert accuracy(labels, preds) == pytest.approx(4 / 6)
 
 

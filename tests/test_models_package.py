@@ -1,4 +1,5 @@
 """Every name coursekit.models advertises can be imported from the module it names."""
+
 import pytest
 
 import coursekit.models as models
@@ -12,10 +13,11 @@ def test_exported_name_resolves(name):
 
 def test_unknown_name_is_an_attribute_error():
     with pytest.raises(AttributeError, match="no attribute 'LeNet6'"):
-        models.LeNet6
+        _ = models.LeNet6
 
 
 # --- coursekit.models.blocks: one home for the shared building blocks ---------------------------
+
 
 def test_blocks_keep_their_old_import_paths():
     from coursekit.models import alexnet, blocks, resnet, vgg
@@ -38,8 +40,10 @@ def test_conv3x3_and_conv1x1_shapes_and_no_bias():
     assert three.weight.shape == (8, 4, 3, 3) and one.weight.shape == (6, 4, 1, 1)
 
 
-@pytest.mark.parametrize("kernel_size, stride, padding, side", [(3, 1, None, 9), (5, 1, None, 9), (3, 2, None, 5),
-                                                                (11, 4, 2, 1), (3, 1, 0, 7)])
+@pytest.mark.parametrize(
+    "kernel_size, stride, padding, side",
+    [(3, 1, None, 9), (5, 1, None, 9), (3, 2, None, 5), (11, 4, 2, 1), (3, 1, 0, 7)],
+)
 def test_conv_bn_relu_padding_defaults_to_same(kernel_size, stride, padding, side):
     import torch
     from torch import nn

@@ -3,6 +3,7 @@
 Small networks only (a depth-8 ResNet with 4 channels, a two-layer toy): nothing is trained beyond a
 single optimizer step.
 """
+
 from __future__ import annotations
 
 import copy
@@ -11,8 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from coursekit.models import ResNet, count_parameters
-from coursekit.models import transfer
+from coursekit.models import ResNet, count_parameters, transfer
 from coursekit.models.transfer import backbone_and_head, freeze_backbone, keep_frozen_bn, replace_head
 
 
@@ -79,7 +79,7 @@ def test_keep_frozen_bn_keeps_running_statistics_of_frozen_layers():
     assert bns and not any(m.training for m in bns) and model.training and model.fc.training
     before = [m.running_mean.clone() for m in bns]
     model(torch.randn(4, 1, 28, 28))
-    assert all(torch.equal(m.running_mean, b) for m, b in zip(bns, before))
+    assert all(torch.equal(m.running_mean, b) for m, b in zip(bns, before, strict=True))
     model.eval()
     assert not model.training
     model.train()

@@ -4,6 +4,7 @@ Notebooks print how long they trained; speed is measured by the scripts in bench
 reads every code cell of the lecture and solutions notebooks and every test module, and fails on an
 ``assert`` that bounds a time from above (``seconds <= 60``, ``elapsed < limit``, ``60 > seconds``).
 """
+
 import json
 import re
 from pathlib import Path
@@ -28,21 +29,27 @@ def wall_clock_asserts(text: str) -> list[str]:
     return [line for line in lines if line.startswith("assert") and "abs(" not in line and BOUNDED.search(line)]
 
 
-@pytest.mark.parametrize("line", [
-    "assert train_seconds <= cfg.max_train_seconds",
-    "assert history.train_seconds < 60, history.train_seconds",
-    "assert 60 > elapsed",
-    "assert time.perf_counter() - start <= budget",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "assert train_seconds <= cfg.max_train_seconds",
+        "assert history.train_seconds < 60, history.train_seconds",
+        "assert 60 > elapsed",
+        "assert time.perf_counter() - start <= budget",
+    ],
+)
 def test_the_rule_catches_wall_clock_limits(line):
     assert wall_clock_asserts(line) == [line]
 
 
-@pytest.mark.parametrize("line", [
-    "assert len(history.seconds) == 5 and all(s > 0 for s in history.seconds)",
-    "assert test_acc >= cfg.min_accuracy",
-    "assert len(elapsed) == cfg.epochs and abs(elapsed[-1] - history.train_seconds) < 1e-6",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "assert len(history.seconds) == 5 and all(s > 0 for s in history.seconds)",
+        "assert test_acc >= cfg.min_accuracy",
+        "assert len(elapsed) == cfg.epochs and abs(elapsed[-1] - history.train_seconds) < 1e-6",
+    ],
+)
 def test_the_rule_leaves_other_asserts_alone(line):
     assert wall_clock_asserts(line) == []
 

@@ -10,6 +10,7 @@ Three kinds of evidence:
 3. properties: shift equivariance, linearity, the flip relating convolution and correlation,
    and every error message.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -178,9 +179,7 @@ def test_seed002_x_template_match():
     assert out.shape == (7, 7)
     assert_allclose(out, torch_corr2d(ex.X_IMAGE, ex.X_TEMPLATE) / 9, atol=1e-12)
     # Perfect matches (score 1) where the "\" stroke of the X lies under the template.
-    assert [tuple(int(i) for i in c) for c in np.argwhere(np.isclose(out, 1))] == [
-        (1, 1), (2, 2), (4, 4), (5, 5)
-    ]
+    assert [tuple(int(i) for i in c) for c in np.argwhere(np.isclose(out, 1))] == [(1, 1), (2, 2), (4, 4), (5, 5)]
     # Top-left: each cell that agrees adds +1, each that disagrees -1. Only the template's
     # top-left cell disagrees with the image there: (8 - 1) / 9.
     assert out[0, 0] == pytest.approx((8 - 1) / 9)
@@ -190,15 +189,17 @@ def test_seed002_slide_truncates_instead_of_rounding():
     # Seed 002, "2D Convolution" result: printed with 2 decimals, cut off rather than rounded:
     # 7/9 = 0.777... shows as 0.77 and 5/9 = 0.555... as 0.55. Every printed value equals the
     # computed one truncated to 2 decimals; rounded, the corner and 0.55 cells would read 0.78/0.56.
-    slide = np.array([
-        [0.77, -0.11, 0.11, 0.33, 0.55, -0.11, 0.33],
-        [-0.11, 1.00, -0.11, 0.33, -0.11, 0.11, -0.11],
-        [0.11, -0.11, 1.00, -0.33, 0.11, -0.11, 0.55],
-        [0.33, 0.33, -0.33, 0.55, -0.33, 0.33, 0.33],
-        [0.55, -0.11, 0.11, -0.33, 1.00, -0.11, 0.11],
-        [-0.11, 0.11, -0.11, 0.33, -0.11, 1.00, -0.11],
-        [0.33, -0.11, 0.55, 0.33, 0.11, -0.11, 0.77],
-    ])
+    slide = np.array(
+        [
+            [0.77, -0.11, 0.11, 0.33, 0.55, -0.11, 0.33],
+            [-0.11, 1.00, -0.11, 0.33, -0.11, 0.11, -0.11],
+            [0.11, -0.11, 1.00, -0.33, 0.11, -0.11, 0.55],
+            [0.33, 0.33, -0.33, 0.55, -0.33, 0.33, 0.33],
+            [0.55, -0.11, 0.11, -0.33, 1.00, -0.11, 0.11],
+            [-0.11, 0.11, -0.11, 0.33, -0.11, 1.00, -0.11],
+            [0.33, -0.11, 0.55, 0.33, 0.11, -0.11, 0.77],
+        ]
+    )
     out = ops.corr2d(ex.X_IMAGE, ex.X_TEMPLATE) / 9
     assert_allclose(np.round(out * 9), out * 9)  # every score is a multiple of 1/9
     assert_allclose(np.trunc(out * 100) / 100, slide, atol=1e-12)
@@ -218,13 +219,15 @@ def test_seed002_layer_shapes():
 # Seed 003: binary image and the sharpen kernel; flipping; 2x2 max pooling
 
 # Seed 003 result at padding 1, stride 1, as printed on the "Padding & Stride" slides.
-SEED003_PADDED_SLIDE = np.array([
-    [-1, 3, 3, -1, 0],
-    [-2, 3, 3, -2, -1],
-    [5, -3, -3, 4, 3],
-    [-3, 3, 3, -4, 3],
-    [5, 2, 2, 3, 3],
-])
+SEED003_PADDED_SLIDE = np.array(
+    [
+        [-1, 3, 3, -1, 0],
+        [-2, 3, 3, -2, -1],
+        [5, -3, -3, 4, 3],
+        [-3, 3, 3, -4, 3],
+        [5, 2, 2, 3, 3],
+    ]
+)
 
 
 def test_seed003_sharpen_valid():
@@ -271,8 +274,9 @@ def test_seed003_max_pool_4x4():
     assert_array_equal(out, torch_pool(ex.POOL_DEMO_FEATURE_MAP, 2, 2, 0, "max"))
     assert_array_equal(out, [[20, 30], [112, 37]])  # the slide's result: correct
     # Sum pooling, the third aggregation the slide lists: 4 x the average.
-    assert_array_equal(ops.pool2d(ex.POOL_DEMO_FEATURE_MAP, 2, mode="sum"), 4 * torch_pool(
-        ex.POOL_DEMO_FEATURE_MAP, 2, 2, 0, "avg"))
+    assert_array_equal(
+        ops.pool2d(ex.POOL_DEMO_FEATURE_MAP, 2, mode="sum"), 4 * torch_pool(ex.POOL_DEMO_FEATURE_MAP, 2, 2, 0, "avg")
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -415,8 +419,9 @@ def test_corr2d_loops_equals_corr2d(case):
     assert_allclose(loops, ops.corr2d(image, kernel, padding, stride), atol=1e-12)
     ints, int_k = np.round(image * 4).astype(int), np.round(kernel * 4).astype(int)
     assert_array_equal(ops.corr2d_loops(ints, int_k, padding, stride), ops.corr2d(ints, int_k, padding, stride))
-    assert_array_equal(ops.corr2d_loops(ints[0], int_k[0], padding, stride),
-                       ops.corr2d(ints[0], int_k[0], padding, stride))
+    assert_array_equal(
+        ops.corr2d_loops(ints[0], int_k[0], padding, stride), ops.corr2d(ints[0], int_k[0], padding, stride)
+    )
 
 
 @st.composite
@@ -471,7 +476,7 @@ def test_shift_equivariance(dy, dx, kh, kw, seed):
     x, k = rng.integers(-5, 6, (9, 10)), rng.integers(-3, 4, (kh, kw))
     assert_array_equal(ops.corr2d(x[dy:, dx:], k), ops.corr2d(x, k)[dy:, dx:])
     # The same for a pooling grid, when the shift is a whole number of strides.
-    assert_array_equal(ops.pool2d(x[2 * dy:, 2 * dx:], 2), ops.pool2d(x, 2)[dy:, dx:])
+    assert_array_equal(ops.pool2d(x[2 * dy :, 2 * dx :], 2), ops.pool2d(x, 2)[dy:, dx:])
 
 
 @FAST
@@ -483,8 +488,10 @@ def test_linearity(a, b, seed):
     combined = a * ops.corr2d(x, k, 1, 2) + b * ops.corr2d(y, k, 1, 2)
     assert_array_equal(ops.corr2d(a * x + b * y, k, 1, 2), combined)
     assert_array_equal(ops.corr2d(x, a * k + b * j), a * ops.corr2d(x, k) + b * ops.corr2d(x, j))
-    assert_array_equal(ops.conv1d(a * x[0, 0] + b * y[0, 0], k[0, 0], "full"),
-                       a * ops.conv1d(x[0, 0], k[0, 0], "full") + b * ops.conv1d(y[0, 0], k[0, 0], "full"))
+    assert_array_equal(
+        ops.conv1d(a * x[0, 0] + b * y[0, 0], k[0, 0], "full"),
+        a * ops.conv1d(x[0, 0], k[0, 0], "full") + b * ops.conv1d(y[0, 0], k[0, 0], "full"),
+    )
 
 
 @FAST
@@ -512,10 +519,18 @@ def test_1d_convolution_is_commutative(n, m, seed):
 
 def test_dtypes_and_lists():
     image, kernel = ex.ARITHMETIC_IMAGE.tolist(), ex.ARITHMETIC_KERNEL.tolist()
-    for out in (ops.corr2d(image, kernel), ops.conv2d(image, kernel), ops.corr2d_loops(image, kernel),
-                ops.corr2d_multi([image], [[kernel]]), ops.corr1d(image[0], kernel[0]),
-                ops.conv1d(image[0], kernel[0]), ops.pool2d(image, 2), ops.pool2d(image, 2, mode="sum"),
-                ops.pool2d(image, 3, 1, 1), ops.pad2d(image, 1)):
+    for out in (
+        ops.corr2d(image, kernel),
+        ops.conv2d(image, kernel),
+        ops.corr2d_loops(image, kernel),
+        ops.corr2d_multi([image], [[kernel]]),
+        ops.corr1d(image[0], kernel[0]),
+        ops.conv1d(image[0], kernel[0]),
+        ops.pool2d(image, 2),
+        ops.pool2d(image, 2, mode="sum"),
+        ops.pool2d(image, 3, 1, 1),
+        ops.pad2d(image, 1),
+    ):
         assert out.dtype.kind == "i"
     assert ops.pool2d(image, 2, mode="avg").dtype.kind == "f"
     # Integers of any width are widened to int64 (exact), as documented in coursekit.ops.
@@ -586,21 +601,23 @@ ERRORS = [
     (lambda: ops.pool2d(IMG, 2, padding=2), r"padding \(2, 2\) must be at most half the pooling size"),
     (lambda: ops.output_size(0, 1), r"must be positive"),
     (lambda: ops.output_size(5.0, 3), r"integer"),
-    (lambda: ops.corr2d(np.ones((2, 5, 5)), np.ones((3, 3, 3))),
-     r"channel mismatch: x has 2 channels but k has 3"),
+    (lambda: ops.corr2d(np.ones((2, 5, 5)), np.ones((3, 3, 3))), r"channel mismatch: x has 2 channels but k has 3"),
     (lambda: ops.corr2d(np.ones((2, 5, 5)), K3), r"channel mismatch"),
     (lambda: ops.corr2d_loops(np.ones((2, 5, 5)), np.ones((1, 3, 3))), r"channel mismatch"),
     (lambda: ops.conv2d(IMG, np.ones((1, 3, 3))), r"channel mismatch"),
-    (lambda: ops.corr2d_multi(np.ones((2, 5, 5)), np.ones((4, 3, 3, 3))),
-     r"channel mismatch: x has 2 channels but w expects 3"),
-    (lambda: ops.corr2d_multi(np.ones((2, 5, 5)), np.ones((4, 2, 3, 3)), b=np.ones(3)),
-     r"bias has 3 values but w has 4 output channels"),
+    (
+        lambda: ops.corr2d_multi(np.ones((2, 5, 5)), np.ones((4, 3, 3, 3))),
+        r"channel mismatch: x has 2 channels but w expects 3",
+    ),
+    (
+        lambda: ops.corr2d_multi(np.ones((2, 5, 5)), np.ones((4, 2, 3, 3)), b=np.ones(3)),
+        r"bias has 3 values but w has 4 output channels",
+    ),
     (lambda: ops.corr2d([["a", "b"], ["c", "d"]], [[1]]), r"x must hold numbers, got an array of dtype <U1"),
     (lambda: ops.corr2d(IMG, np.array([[None]], dtype=object)), r"k must hold numbers, got .* dtype object"),
     (lambda: ops.pool2d(np.array([["x"]]), 1), r"x must hold numbers"),
     (lambda: ops.conv1d(["1", "2"], [1]), r"x must hold numbers"),
-    (lambda: ops.corr1d([1, 2, 3], [1], mode="half"),
-     r"unknown mode 'half'; choose one of: full, same, valid"),
+    (lambda: ops.corr1d([1, 2, 3], [1], mode="half"), r"unknown mode 'half'; choose one of: full, same, valid"),
     (lambda: ops.conv1d([1, 2, 3], [1], mode="VALID"), r"unknown mode 'VALID'"),
     (lambda: ops.pool2d(IMG, 2, mode="min"), r"unknown mode 'min'; choose one of: avg, max, sum"),
 ]
@@ -670,9 +687,12 @@ def _view(shape, dtype=np.float32):
 
 def test_im2col_memory_is_capped_before_anything_is_allocated():
     x, w = _view((1, 3, 4000, 4000)), _view((64, 3, 101, 101))
-    with pytest.raises(ops.MemoryLimitError, match=r"corr2d_multi with x \(1, 3, 4000, 4000\), w \(64, 3, 101, 101\)"
-                                                   r".* would allocate about 1\.7 TiB \(im2col matrix \(30603, 15210000\)"
-                                                   r".*more than the limit of 1\.0 GiB.*max_bytes=") as info:
+    with pytest.raises(
+        ops.MemoryLimitError,
+        match=r"corr2d_multi with x \(1, 3, 4000, 4000\), w \(64, 3, 101, 101\)"
+        r".* would allocate about 1\.7 TiB \(im2col matrix \(30603, 15210000\)"
+        r".*more than the limit of 1\.0 GiB.*max_bytes=",
+    ) as info:
         ops.corr2d_multi(x, w)
     assert isinstance(info.value, MemoryError) and isinstance(info.value, ValueError)
     with pytest.raises(ops.MemoryLimitError, match=r"corr2d with x \(4000, 4000\), k \(101, 101\)"):
@@ -691,9 +711,16 @@ def test_the_memory_cap_can_be_raised_or_lowered(monkeypatch):
         ops.corr2d(x, k, max_bytes=1000)
     assert ops.corr2d(x, k, max_bytes=float("inf")).shape == (48, 48)
     monkeypatch.setattr(ops, "MAX_BYTES", 1000)
-    for call in (lambda: ops.corr2d(x, k), lambda: ops.corr2d_loops(x, k), lambda: ops.conv2d(x, k),
-                 lambda: ops.corr2d_multi(x[None], k[None, None]), lambda: ops.pool2d(x, 2),
-                 lambda: ops.pad2d(x, 1), lambda: ops.corr1d(x[0], k[0]), lambda: ops.conv1d(x[0], k[0])):
+    for call in (
+        lambda: ops.corr2d(x, k),
+        lambda: ops.corr2d_loops(x, k),
+        lambda: ops.conv2d(x, k),
+        lambda: ops.corr2d_multi(x[None], k[None, None]),
+        lambda: ops.pool2d(x, 2),
+        lambda: ops.pad2d(x, 1),
+        lambda: ops.corr1d(x[0], k[0]),
+        lambda: ops.conv1d(x[0], k[0]),
+    ):
         with pytest.raises(ops.MemoryLimitError, match="coursekit.ops.MAX_BYTES"):
             call()
     assert ops.corr2d(x, k, max_bytes=10**6).shape == (48, 48)  # the argument wins over the constant

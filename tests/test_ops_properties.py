@@ -10,6 +10,7 @@ Integer values cover the whole range of uint8 and int16 (so uint8 images that wo
 in their own dtype are exercised) and +-2**20 for int32/int64, where float64 -- the reference's
 arithmetic -- is still exact; integer results are compared exactly.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -41,10 +42,15 @@ def documented_dtype(*dtypes) -> np.dtype:
 
 def test_the_documented_rule_by_example():
     table = [
-        ((np.uint8, np.uint8), np.int64), ((np.bool_, np.bool_), np.int64), ((np.int16, np.int32), np.int64),
-        ((np.float32, np.float32), np.float32), ((np.float16, np.float16), np.float32),
-        ((np.uint8, np.float32), np.float64), ((np.int64, np.float32), np.float64),
-        ((np.float16, np.float64), np.float64), ((np.bool_, np.float32), np.float64),
+        ((np.uint8, np.uint8), np.int64),
+        ((np.bool_, np.bool_), np.int64),
+        ((np.int16, np.int32), np.int64),
+        ((np.float32, np.float32), np.float32),
+        ((np.float16, np.float16), np.float32),
+        ((np.uint8, np.float32), np.float64),
+        ((np.int64, np.float32), np.float64),
+        ((np.float16, np.float64), np.float64),
+        ((np.bool_, np.float32), np.float64),
     ]
     for inputs, result in table:
         assert documented_dtype(*inputs) == result == ops.result_dtype(*inputs), inputs
@@ -133,8 +139,16 @@ def test_corr2d_conv2d_and_loops_equal_torch(x_dtype, k_dtype, geo, channels, se
 
 
 @PROPERTY
-@given(dtypes, dtypes, st.one_of(st.none(), dtypes), geometry(max_side=8, max_kernel=3),
-       st.integers(1, 3), st.integers(1, 3), st.integers(0, 2), SEEDS)
+@given(
+    dtypes,
+    dtypes,
+    st.one_of(st.none(), dtypes),
+    geometry(max_side=8, max_kernel=3),
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(0, 2),
+    SEEDS,
+)
 def test_corr2d_multi_equals_torch(x_dtype, w_dtype, b_dtype, geo, c, o, n, seed):
     (h, wd), (kh, kw), padding, stride = geo
     rng = np.random.default_rng(seed)
@@ -147,8 +161,12 @@ def test_corr2d_multi_equals_torch(x_dtype, w_dtype, b_dtype, geo, c, o, n, seed
     assert_matches(ours, reference.corr2d_multi(x, w, b, padding, stride), dtype, x, w)
     # A batch is its images side by side: the first image alone gives the first slice.
     if n:  # (exactly for integers; BLAS may order a float sum differently for another batch size)
-        assert_allclose(ops.corr2d_multi(x[0], w, b, padding, stride), ours[0],
-                        rtol=0 if dtype.kind == "i" else 1e-5, atol=0 if dtype.kind == "i" else 1e-5)
+        assert_allclose(
+            ops.corr2d_multi(x[0], w, b, padding, stride),
+            ours[0],
+            rtol=0 if dtype.kind == "i" else 1e-5,
+            atol=0 if dtype.kind == "i" else 1e-5,
+        )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -182,8 +200,13 @@ def test_pool2d_equals_torch(x_dtype, case, mode, seed):
 
 
 @PROPERTY
-@given(dtypes, st.sampled_from([(4,), (2, 3), (1, 2, 3)]), st.one_of(st.integers(0, 3), st.tuples(st.integers(0, 3), st.integers(0, 3))),
-       st.one_of(st.integers(-300, 300), st.floats(-1e3, 1e3, allow_nan=False)), SEEDS)
+@given(
+    dtypes,
+    st.sampled_from([(4,), (2, 3), (1, 2, 3)]),
+    st.one_of(st.integers(0, 3), st.tuples(st.integers(0, 3), st.integers(0, 3))),
+    st.one_of(st.integers(-300, 300), st.floats(-1e3, 1e3, allow_nan=False)),
+    SEEDS,
+)
 def test_pad2d_equals_torch(x_dtype, lead, padding, value, seed):
     x = values(np.random.default_rng(seed), x_dtype, lead + (3,))
     if x.ndim == 1:

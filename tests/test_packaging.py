@@ -1,12 +1,12 @@
 """The project's own files describe one environment, and the nbval guard rejects unexecuted notebooks."""
+
 import json
 import re
 import subprocess
 import sys
-import textwrap
-import tomllib
 from pathlib import Path
 
+import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,10 +50,18 @@ def test_torch_ranges_admit_the_tested_release():
 
 def write_notebook(path: Path, execution_count):
     nb = {
-        "cells": [{"cell_type": "code", "execution_count": execution_count, "metadata": {},
-                   "outputs": [], "source": ["x = 1"]}],
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": execution_count,
+                "metadata": {},
+                "outputs": [],
+                "source": ["x = 1"],
+            }
+        ],
         "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-        "nbformat": 4, "nbformat_minor": 5,
+        "nbformat": 4,
+        "nbformat_minor": 5,
     }
     path.write_text(json.dumps(nb))
 
@@ -64,13 +72,15 @@ def test_guard_lists_unexecuted_cells(tmp_path):
         from conftest import unexecuted_cells
     finally:
         sys.path.remove(str(ROOT))
-    nb = {"cells": [
-        {"cell_type": "markdown", "source": "# title"},
-        {"cell_type": "code", "execution_count": 1, "source": "a = 1", "outputs": []},
-        {"cell_type": "code", "execution_count": None, "source": "b = 2", "outputs": []},
-        {"cell_type": "code", "execution_count": None, "source": "# NBVAL_SKIP\nslow()", "outputs": []},
-        {"cell_type": "code", "execution_count": None, "source": "  ", "outputs": []},
-    ]}
+    nb = {
+        "cells": [
+            {"cell_type": "markdown", "source": "# title"},
+            {"cell_type": "code", "execution_count": 1, "source": "a = 1", "outputs": []},
+            {"cell_type": "code", "execution_count": None, "source": "b = 2", "outputs": []},
+            {"cell_type": "code", "execution_count": None, "source": "# NBVAL_SKIP\nslow()", "outputs": []},
+            {"cell_type": "code", "execution_count": None, "source": "  ", "outputs": []},
+        ]
+    }
     assert unexecuted_cells(nb) == [1]
 
 
@@ -78,7 +88,25 @@ def test_pytest_run_fails_on_an_unexecuted_notebook(tmp_path):
     """End to end: the project's conftest makes a pytest --nbval run fail before any kernel starts."""
     (tmp_path / "conftest.py").write_text((ROOT / "conftest.py").read_text())
     write_notebook(tmp_path / "bad.ipynb", execution_count=None)
-    run = subprocess.run([sys.executable, "-m", "pytest", "--nbval", "-p", "no:cacheprovider", str(tmp_path)],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode != 0
     assert "have no stored output (never executed)" in run.stdout + run.stderr
+
+
+def test_pre_commit_runs_the_ruff_release_the_dev_extra_installs():
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    ruff = next(Requirement(r) for r in project["optional-dependencies"]["dev"] if Requirement(r).name == "ruff")
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
+    (repo,) = [r for r in config["repos"] if r["repo"].endswith("/ruff-pre-commit")]
+    assert ruff.specifier.contains(repo["rev"].removeprefix("v")), (repo["rev"], str(ruff.specifier))
+    assert {h["id"] for h in repo["hooks"]} == {"ruff-check", "ruff-format"}
+    # stored outputs are what nbval compares: no hook may strip them
+    assert not any("nbstripout" in r["repo"] for r in config["repos"])

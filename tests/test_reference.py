@@ -1,4 +1,5 @@
 """coursekit.reference agrees with coursekit.ops (two independent implementations)."""
+
 import numpy as np
 import pytest
 import torch
@@ -51,21 +52,33 @@ def test_reference_accepts_tensors_and_lists():
     np.testing.assert_array_equal(reference.corr2d(x, [[1, 0], [0, -1]]), ops.corr2d(x, [[1, 0], [0, -1]]))
 
 
-@pytest.mark.parametrize("call, error, message", [
-    (lambda: reference.corr2d(np.ones((3, 3)), np.ones((4, 4))), ValueError, "kernel size 4 is larger"),
-    (lambda: reference.corr2d(np.ones((2, 3, 3)), np.ones((3, 2, 2))), ValueError,
-     "channel mismatch: x has 2 channels but k has 3"),
-    (lambda: reference.corr2d(np.ones((3, 3)), np.ones((1, 2, 2))), ValueError, "channel mismatch: x has shape"),
-    (lambda: reference.corr2d_multi(np.ones((2, 3, 3)), np.ones((1, 3, 2, 2))), ValueError,
-     "x has 2 channels but w expects 3"),
-    (lambda: reference.corr2d_multi(np.ones((1, 3, 3)), np.ones((2, 1, 2, 2)), [1]), ValueError,
-     "bias has 1 values but w has 2 output channels"),
-    (lambda: reference.pool2d(np.ones((4, 4)), 2, padding=2), ValueError, "at most half the pooling size"),
-    (lambda: reference.corr1d([1, 2], [1, 2, 3]), ValueError, "kernel size 3 is larger than the input size 2"),
-    (lambda: reference.corr1d([1, 2], [1], "middle"), UnknownName, "unknown mode 'middle'"),
-    (lambda: reference.pad2d(np.ones((2, 2)), 1, value="0"), ValueError, "value must be a single real number"),
-    (lambda: reference.pad2d(np.ones((2, 2)), -1), ValueError, "padding must be non-negative"),
-])
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: reference.corr2d(np.ones((3, 3)), np.ones((4, 4))), ValueError, "kernel size 4 is larger"),
+        (
+            lambda: reference.corr2d(np.ones((2, 3, 3)), np.ones((3, 2, 2))),
+            ValueError,
+            "channel mismatch: x has 2 channels but k has 3",
+        ),
+        (lambda: reference.corr2d(np.ones((3, 3)), np.ones((1, 2, 2))), ValueError, "channel mismatch: x has shape"),
+        (
+            lambda: reference.corr2d_multi(np.ones((2, 3, 3)), np.ones((1, 3, 2, 2))),
+            ValueError,
+            "x has 2 channels but w expects 3",
+        ),
+        (
+            lambda: reference.corr2d_multi(np.ones((1, 3, 3)), np.ones((2, 1, 2, 2)), [1]),
+            ValueError,
+            "bias has 1 values but w has 2 output channels",
+        ),
+        (lambda: reference.pool2d(np.ones((4, 4)), 2, padding=2), ValueError, "at most half the pooling size"),
+        (lambda: reference.corr1d([1, 2], [1, 2, 3]), ValueError, "kernel size 3 is larger than the input size 2"),
+        (lambda: reference.corr1d([1, 2], [1], "middle"), UnknownName, "unknown mode 'middle'"),
+        (lambda: reference.pad2d(np.ones((2, 2)), 1, value="0"), ValueError, "value must be a single real number"),
+        (lambda: reference.pad2d(np.ones((2, 2)), -1), ValueError, "padding must be non-negative"),
+    ],
+)
 def test_reference_errors_are_ops_errors(call, error, message):
     with pytest.raises(error, match=message):
         call()

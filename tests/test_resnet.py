@@ -1,11 +1,20 @@
 """ResNet, its blocks, the plain variant, the dense block and the FLOP counter."""
+
 import pytest
 import torch
 import torchvision
 from torch import nn
 
-from coursekit.models import (Bottleneck, DenseBlock, ResidualBlock, ResNet, Transition, count_flops,
-                              count_parameters, flops_by_layer)
+from coursekit.models import (
+    Bottleneck,
+    DenseBlock,
+    ResidualBlock,
+    ResNet,
+    Transition,
+    count_flops,
+    count_parameters,
+    flops_by_layer,
+)
 
 
 @pytest.fixture
@@ -24,8 +33,10 @@ def test_resnet18_and_resnet50_match_torchvision_parameter_counts():
 
 @pytest.mark.usefixtures("meta_device")
 def test_resnet18_and_resnet50_parameter_shapes_match_torchvision_in_order():
-    for ours, theirs in [(ResNet.resnet18(), torchvision.models.resnet18(weights=None)),
-                         (ResNet.resnet50(), torchvision.models.resnet50(weights=None))]:
+    for ours, theirs in [
+        (ResNet.resnet18(), torchvision.models.resnet18(weights=None)),
+        (ResNet.resnet50(), torchvision.models.resnet50(weights=None)),
+    ]:
         assert [p.shape for p in ours.parameters()] == [p.shape for p in theirs.parameters()]
 
 
@@ -79,7 +90,9 @@ def test_strides_argument_moves_the_subsampling():
 
 
 @pytest.mark.parametrize("Block", [ResidualBlock, Bottleneck])
-@pytest.mark.parametrize("in_channels, channels, stride", [(16, 16, 1), (16, 16, 2), (16, 32, 1), (64, 16, 1), (8, 4, 2)])
+@pytest.mark.parametrize(
+    "in_channels, channels, stride", [(16, 16, 1), (16, 16, 2), (16, 32, 1), (64, 16, 1), (8, 4, 2)]
+)
 def test_projection_shortcut_exactly_when_the_shape_changes(Block, in_channels, channels, stride):
     block = Block(in_channels, channels, stride)
     x = torch.randn(2, in_channels, 8, 8)
@@ -98,12 +111,12 @@ def test_identity_shortcut_adds_the_input(Block):
     channels = 8
     block = Block(channels * Block.expansion, channels).eval()
     last_bn = block.bn2 if Block is ResidualBlock else block.bn3
-    nn.init.zeros_(last_bn.weight)   # F(x) == 0, so the block is relu(x)
+    nn.init.zeros_(last_bn.weight)  # F(x) == 0, so the block is relu(x)
     x = torch.randn(2, channels * Block.expansion, 5, 5)
     assert torch.equal(block(x), torch.relu(x))
     plain = Block(channels * Block.expansion, channels, residual=False).eval()
     nn.init.zeros_(plain.bn2.weight if Block is ResidualBlock else plain.bn3.weight)
-    assert torch.equal(plain(x), torch.zeros_like(x))   # nothing is added back
+    assert torch.equal(plain(x), torch.zeros_like(x))  # nothing is added back
 
 
 def test_plain_variant_has_no_shortcut_anywhere():
@@ -114,7 +127,7 @@ def test_plain_variant_has_no_shortcut_anywhere():
     assert not any("shortcut" in name for name, _ in plain.named_parameters())
     residual = ResNet.small(32, width=8)
     with_projection = [b for b in residual.modules() if isinstance(b, ResidualBlock) and b.shortcut is not None]
-    assert len(with_projection) == 2   # the first block of stages 2 and 3
+    assert len(with_projection) == 2  # the first block of stages 2 and 3
     # the plain net is the residual net minus the two projections (1x1 conv + BN each)
     extra = sum(count_parameters(b.shortcut) for b in with_projection)
     assert count_parameters(residual) - count_parameters(plain) == extra == (8 * 16 + 2 * 16) + (16 * 32 + 2 * 32)
@@ -138,7 +151,7 @@ def test_dense_block_concatenates_growth_rate_channels_per_layer():
     x = torch.randn(2, 6, 9, 9)
     y = block(x)
     assert y.shape == (2, 6 + 3 * 4, 9, 9) and block.out_channels == 18
-    assert torch.equal(y[:, :6], x)          # the input is passed through untouched
+    assert torch.equal(y[:, :6], x)  # the input is passed through untouched
     assert [layer.bn1.num_features for layer in block.layers] == [6, 10, 14]
     assert Transition(18, 9)(y).shape == (2, 9, 4, 4)
 
@@ -158,7 +171,7 @@ def test_flop_counter_on_resnets_is_in_the_published_range():
     macs18 = count_flops(ResNet.resnet18(), (3, 224, 224)) / 2
     macs50 = count_flops(ResNet.resnet50(), (3, 224, 224)) / 2
     assert 1.75e9 < macs18 < 1.85e9
-    assert 4.0e9 < macs50 < 4.2e9   # torchvision's v1.5 (stride on the 3x3) costs a little more than 3.8
+    assert 4.0e9 < macs50 < 4.2e9  # torchvision's v1.5 (stride on the 3x3) costs a little more than 3.8
 
 
 def test_exercise_answers_match_hand_counts():
@@ -170,8 +183,7 @@ def test_exercise_answers_match_hand_counts():
         side = (side + 2 * p - k) // s + 1
     assert check("resnet.block128_parameters", 2 * (128 * 128 * 9) + 2 * (2 * 128))
     assert check("resnet.resnet18_projections", projections) and projections == 173_824
-    assert check("resnet.bottleneck1024_parameters",
-                 1024 * 256 + 256 * 256 * 9 + 256 * 1024 + 2 * (256 + 256 + 1024))
+    assert check("resnet.bottleneck1024_parameters", 1024 * 256 + 256 * 256 * 9 + 256 * 1024 + 2 * (256 + 256 + 1024))
     assert check("resnet.stage3_shape_300", (4 * 256, side, side)) and side == 19
     assert check("resnet.small_depth", 2 * 3 * 7 + 2)
     assert check("resnet.dense_channels", 24 + 6 * 12)

@@ -20,6 +20,7 @@ that
 (e) no solution reads the expected answer out of the checks package (``_REGISTRY``,
     ``_expected``, ``_EXPECTED``) instead of computing it.
 """
+
 from __future__ import annotations
 
 import ast
@@ -79,7 +80,9 @@ def _is_check(node: ast.AST) -> bool:
     if not isinstance(node, ast.Call):
         return False
     func = node.func
-    return (isinstance(func, ast.Name) and func.id == "check") or (isinstance(func, ast.Attribute) and func.attr == "check")
+    return (isinstance(func, ast.Name) and func.id == "check") or (
+        isinstance(func, ast.Attribute) and func.attr == "check"
+    )
 
 
 def _key_of(call: ast.Call) -> str | None:
@@ -115,8 +118,10 @@ def _scan() -> tuple[dict[str, list[str]], list[str], list[str]]:
             for call in filter(_is_check, ast.walk(tree)):
                 key = _key_of(call)
                 if key is None:
-                    unasserted.append(f"{place}: check(...) needs a literal key string, got "
-                                      f"{ast.unparse(call.args[0]) if call.args else 'no argument'}")
+                    unasserted.append(
+                        f"{place}: check(...) needs a literal key string, got "
+                        f"{ast.unparse(call.args[0]) if call.args else 'no argument'}"
+                    )
                     continue
                 checked[key].append(place)
                 if not _asserted(tree, call):
@@ -130,7 +135,9 @@ def _scan() -> tuple[dict[str, list[str]], list[str], list[str]]:
 
 def test_the_solutions_folder_exists():
     assert SOLUTIONS.is_dir() and _solution_notebooks(), (
-        f"no solutions notebooks in {SOLUTIONS.relative_to(ROOT)}/ (expected NN_solutions.ipynb, one per lecture notebook)")
+        f"no solutions notebooks in {SOLUTIONS.relative_to(ROOT)}/ "
+        "(expected NN_solutions.ipynb, one per lecture notebook)"
+    )
 
 
 def test_lecture_and_solutions_notebooks_pair_up():  # (c)
@@ -176,15 +183,18 @@ def _tree(source: str) -> tuple[ast.Module, ast.Call]:
     return tree, next(filter(_is_check, ast.walk(tree)))
 
 
-@pytest.mark.parametrize("source, asserted", [
-    ("result = check('a.b', 3)\nprint(result)\nassert result", True),
-    ("assert check('a.b', 3)", True),
-    ("assert (r := check('a.b', 3)), r", True),
-    ("assert bool(checks.check('a.b', 3))", True),
-    ("result = check('a.b', 3)\nprint(result)", False),
-    ("check('a.b', 3)\nassert True", False),
-    ("result = check('a.b', 3)\nother = 1\nassert other", False),
-])
+@pytest.mark.parametrize(
+    "source, asserted",
+    [
+        ("result = check('a.b', 3)\nprint(result)\nassert result", True),
+        ("assert check('a.b', 3)", True),
+        ("assert (r := check('a.b', 3)), r", True),
+        ("assert bool(checks.check('a.b', 3))", True),
+        ("result = check('a.b', 3)\nprint(result)", False),
+        ("check('a.b', 3)\nassert True", False),
+        ("result = check('a.b', 3)\nother = 1\nassert other", False),
+    ],
+)
 def test_assert_detection(source, asserted):
     tree, call = _tree(source)
     assert _asserted(tree, call) is asserted
@@ -192,16 +202,28 @@ def test_assert_detection(source, asserted):
 
 
 def test_peeking_is_detected(tmp_path, monkeypatch):
-    notebook = {"cells": [{"cell_type": "code", "source": [
-        "from coursekit import checks\n", "answer = checks._REGISTRY['a.b'].expected()\n",
-        "result = checks.check('a.b', answer)\n", "print(result)"]}]}
+    notebook = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "source": [
+                    "from coursekit import checks\n",
+                    "answer = checks._REGISTRY['a.b'].expected()\n",
+                    "result = checks.check('a.b', answer)\n",
+                    "print(result)",
+                ],
+            }
+        ]
+    }
     (tmp_path / "00_solutions.ipynb").write_text(json.dumps(notebook), encoding="utf-8")
     monkeypatch.setattr(sys.modules[__name__], "SOLUTIONS", tmp_path)
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
     checked, unasserted, peeking = _scan()
     assert dict(checked) == {"a.b": ["00_solutions.ipynb cell 0"]}
     assert unasserted == ["00_solutions.ipynb cell 0: the result of check('a.b', ...) is not asserted"]
-    assert peeking == ["00_solutions.ipynb cell 0: uses '_REGISTRY' -- compute the answer instead of reading the expected one"]
+    assert peeking == [
+        "00_solutions.ipynb cell 0: uses '_REGISTRY' -- compute the answer instead of reading the expected one"
+    ]
 
 
 def test_key_detection_and_magics():

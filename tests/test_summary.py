@@ -1,4 +1,5 @@
 """coursekit.models.summary follows the data and counts every parameter once."""
+
 from torch import nn
 
 from coursekit.models import count_parameters, summary

@@ -1,5 +1,6 @@
 """coursekit.train: fit lowers the loss and equals a hand-written loop; evaluate and predict count
 correctly; str devices, loss modules, ReduceLROnPlateau, clipping, divergence and empty loaders."""
+
 import subprocess
 import sys
 
@@ -20,7 +21,7 @@ def blobs(n=256, seed=0):
     g = torch.Generator().manual_seed(seed)
     y = torch.randint(0, 2, (n,), generator=g)
     x = torch.randn(n, 2, generator=g) * 0.5 + (y[:, None].float() * 2 - 1) * 1.5
-    return list(zip(x.split(32), y.split(32)))
+    return list(zip(x.split(32), y.split(32), strict=True))
 
 
 def images(n_batches=3, batch=8, classes=3, seed=0):
@@ -35,8 +36,15 @@ def images(n_batches=3, batch=8, classes=3, seed=0):
 
 
 def small_cnn(classes=3):
-    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Flatten(), nn.Dropout(0.2), nn.Linear(4 * 4 * 4, classes))
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Dropout(0.2),
+        nn.Linear(4 * 4 * 4, classes),
+    )
 
 
 def quiet(**kwargs):
@@ -48,8 +56,7 @@ def test_fit_lowers_the_loss_and_learns():
     model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
     train_batches, val = blobs(seed=0), blobs(seed=1)
     loss_before, _ = evaluate(model, val, CPU)
-    history = fit(model, train_batches, val, epochs=5, optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
-                  **quiet())
+    history = fit(model, train_batches, val, epochs=5, optimizer=torch.optim.SGD(model.parameters(), lr=0.1), **quiet())
     assert isinstance(history, History)
     assert history.epoch == [1, 2, 3, 4, 5]
     assert history.train_loss[-1] < history.train_loss[0]
@@ -91,8 +98,9 @@ def test_same_seed_fit_gives_the_result_of_a_plain_loop(one_cycle):
         seed_everything(3)
         model = small_cnn()
         opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-        sched = (torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=3 * len(batches))
-                 if one_cycle else None)
+        sched = (
+            torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=3 * len(batches)) if one_cycle else None
+        )
         if use_fit:
             fit(model, batches, val, 3, opt, sched, **quiet())
         else:
@@ -132,8 +140,16 @@ def test_reduce_lr_on_plateau_gets_the_validation_loss_or_the_training_loss(with
 
 def test_device_may_be_a_string():
     model = nn.Linear(2, 2)
-    history = fit(model, blobs(), blobs(1), 1, torch.optim.SGD(model.parameters(), lr=0.1), device="cpu",
-                  progress=False, live=False)
+    history = fit(
+        model,
+        blobs(),
+        blobs(1),
+        1,
+        torch.optim.SGD(model.parameters(), lr=0.1),
+        device="cpu",
+        progress=False,
+        live=False,
+    )
     assert history.val_acc[0] is not None
     assert evaluate(model, blobs(1), "cpu")[1] == history.val_acc[0]
 
@@ -143,8 +159,9 @@ def test_a_loss_module_trains_like_the_function():
     for loss_fn in (F.cross_entropy, nn.CrossEntropyLoss()):
         seed_everything(0)
         model = nn.Linear(2, 2)
-        history = fit(model, blobs(), blobs(1), 2, torch.optim.SGD(model.parameters(), lr=0.1), loss_fn=loss_fn,
-                      **quiet())
+        history = fit(
+            model, blobs(), blobs(1), 2, torch.optim.SGD(model.parameters(), lr=0.1), loss_fn=loss_fn, **quiet()
+        )
         states.append((model.weight.detach().clone(), history))
     assert torch.equal(states[0][0], states[1][0])
     assert states[0][1].train_loss == states[1][1].train_loss
@@ -165,8 +182,9 @@ def test_loss_modules_with_sum_or_no_reduction_record_the_mean_per_sample():
     for loss_fn, lr in ((F.cross_entropy, 0.1), (nn.CrossEntropyLoss(reduction="sum"), 0.1 / 32)):
         seed_everything(0)
         model = nn.Linear(2, 2)
-        runs.append(fit(model, batches, None, 2, torch.optim.SGD(model.parameters(), lr=lr), loss_fn=loss_fn,
-                        **quiet()))
+        runs.append(
+            fit(model, batches, None, 2, torch.optim.SGD(model.parameters(), lr=lr), loss_fn=loss_fn, **quiet())
+        )
     # the same steps (a sum over 32 samples with lr / 32 is the mean with lr), recorded per sample
     assert runs[1].train_loss == pytest.approx(runs[0].train_loss, rel=1e-5)
 
@@ -178,7 +196,7 @@ def test_evaluate_counts_accuracy_exactly():
 
     x = torch.zeros(10, 1, 1, 1)
     y = torch.tensor([1, 1, 1, 0, 0, 1, 1, 0, 1, 1])
-    loader = list(zip(x.split(3), y.split(3)))
+    loader = list(zip(x.split(3), y.split(3), strict=True))
     loss, acc = evaluate(Constant(), loader, CPU)
     assert acc == pytest.approx(0.7)
     assert loss == pytest.approx(F.cross_entropy(torch.tensor([[0.0, 1.0]] * 10), y).item())
@@ -213,7 +231,9 @@ def test_autocast_dtype_float32_off_cuda_bfloat16_where_supported(monkeypatch):
 
 
 def update_norm(model, before):
-    return torch.cat([(p.detach() - b).flatten() for p, b in zip(model.parameters(), before)]).norm().item()
+    return (
+        torch.cat([(p.detach() - b).flatten() for p, b in zip(model.parameters(), before, strict=True)]).norm().item()
+    )
 
 
 def test_clip_grad_norm_limits_each_step():
@@ -238,8 +258,7 @@ def test_the_float16_path_unscales_before_clipping(monkeypatch):
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 2))
     x, y = torch.randn(8, 1, 8, 8) * 0.1, torch.randint(0, 2, (8,))
     before = [p.detach().clone() for p in model.parameters()]
-    history = fit(model, [(x, y)], None, 1, torch.optim.SGD(model.parameters(), lr=1.0), clip_grad_norm=1e-3,
-                  **quiet())
+    history = fit(model, [(x, y)], None, 1, torch.optim.SGD(model.parameters(), lr=1.0), clip_grad_norm=1e-3, **quiet())
     assert update_norm(model, before) == pytest.approx(1e-3, rel=1e-2)
     assert next(model.parameters()).dtype == torch.float32 and history.train_loss[0] > 0
 
@@ -289,16 +308,25 @@ def test_fit_leaves_no_live_figure_outside_a_notebook():
 
     plt.close("all")
     model = nn.Linear(2, 2)
-    fit(model, blobs(), blobs(1), epochs=1, optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
-        device=CPU, progress=False)
+    fit(
+        model,
+        blobs(),
+        blobs(1),
+        epochs=1,
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        device=CPU,
+        progress=False,
+    )
     assert plt.get_fignums() == []
 
 
 def test_importing_train_and_data_imports_no_plotting_module():
-    code = ("import sys, coursekit.data, coursekit.train, coursekit.callbacks, coursekit.metrics\n"
-            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'coursekit.viz'))\n"
-            "bad += [m for m in sys.modules if m == 'coursekit.viz']\n"
-            "print(bad)\n")
+    code = (
+        "import sys, coursekit.data, coursekit.train, coursekit.callbacks, coursekit.metrics\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'coursekit.viz'))\n"
+        "bad += [m for m in sys.modules if m == 'coursekit.viz']\n"
+        "print(bad)\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"

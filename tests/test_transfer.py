@@ -1,4 +1,5 @@
 """Transfer learning: the ants/bees loader (placeholder, hostile archive, manifest) and pretrained weights."""
+
 import hashlib
 import io
 import urllib.error
@@ -10,11 +11,15 @@ import torch
 from PIL import Image
 
 from coursekit import data
-from coursekit.data import prepare
 from coursekit.checks import check, exercises
+from coursekit.data import prepare
 from coursekit.models import imagenet as pt
 from coursekit.models.imagenet import (
-    WeightsChecksumMismatch, WeightsUnavailable, backbone_and_head, freeze_backbone, keep_frozen_bn,
+    WeightsChecksumMismatch,
+    WeightsUnavailable,
+    backbone_and_head,
+    freeze_backbone,
+    keep_frozen_bn,
     replace_head,
 )
 
@@ -76,6 +81,7 @@ def offline(tmp_path, monkeypatch):
 
 # --- the placeholder ----------------------------------------------------------------------------
 
+
 def test_placeholder_and_unreadable_files_are_excluded_and_listed(offline):
     train, val = data.hymenoptera()
     kept = sorted(Path(p).relative_to(offline["data"] / "hymenoptera_data").as_posix() for p, _ in train.samples)
@@ -123,6 +129,7 @@ def test_project_manifest_matches_the_mirror_copy():
 
 
 # --- download, manifest, hostile archive ---------------------------------------------------------
+
 
 def test_download_is_extracted_and_verified(offline):
     root = data.prepare_hymenoptera()
@@ -178,6 +185,7 @@ def test_offline_without_mirror_says_how_to_supply(offline, monkeypatch):
 
 
 # --- the set is verified wherever it comes from ------------------------------------------------
+
 
 def write_tree(root: Path, files: dict) -> Path:
     for rel, payload in files.items():
@@ -243,8 +251,11 @@ def test_extra_and_missing_files_in_data_are_named(mirrored):
     root = data.prepare_hymenoptera()
     (root / "train/bees/b1.jpg").unlink()
     (root / "train/bees/mine.jpg").write_bytes(jpeg_bytes("pink"))
-    with pytest.raises(data.ChecksumMismatch, match=r"missing: 'train/bees/b1\.jpg'.*not in the manifest: "
-                                                    r"'train/bees/mine\.jpg'"):
+    with pytest.raises(
+        data.ChecksumMismatch,
+        match=r"missing: 'train/bees/b1\.jpg'.*not in the manifest: "
+        r"'train/bees/mine\.jpg'",
+    ):
         data.hymenoptera()
 
 
@@ -298,6 +309,7 @@ def test_a_killed_preparation_leaves_a_partial_folder_that_the_next_run_removes(
 
 
 # --- pretrained weights -----------------------------------------------------------------------------
+
 
 @pytest.fixture
 def weights(tmp_path, monkeypatch):
@@ -390,6 +402,7 @@ def test_expected_hash_comes_from_the_published_name():
 
 
 # --- transfer helpers --------------------------------------------------------------------------------
+
 
 def test_freeze_backbone_trains_only_the_new_head():
     from coursekit.models import ResNet

@@ -1,4 +1,5 @@
 """coursekit.viz draws what it is given; coursekit.checks answers ✓ or a hint, never the answer."""
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -24,8 +25,14 @@ def test_show_images_rejects_odd_channels():
 
 
 def test_plot_history_draws_both_curves():
-    h = History(epoch=[1, 2], train_loss=[1.0, 0.5], train_acc=[0.5, 0.8], val_loss=[1.1, 0.6],
-                val_acc=[0.4, 0.7], seconds=[1.0, 1.0])
+    h = History(
+        epoch=[1, 2],
+        train_loss=[1.0, 0.5],
+        train_acc=[0.5, 0.8],
+        val_loss=[1.1, 0.6],
+        val_acc=[0.4, 0.7],
+        seconds=[1.0, 1.0],
+    )
     fig = plot_history(h)
     loss_ax, acc_ax = fig.axes
     assert [tuple(line.get_ydata()) for line in loss_ax.lines] == [(1.0, 0.5), (1.1, 0.6)]
@@ -40,7 +47,9 @@ def test_check_answers_tick_or_hint_without_the_answer():
         wrong = checks.check("test.answer_is_42", 41)
         empty = checks.check("test.answer_is_42", None)
         assert right and repr(right) == "✓ test.answer_is_42: correct."
-        assert not wrong and "Six times seven." in repr(wrong) and "42" not in repr(wrong).replace("test.answer_is_42", "")
+        assert (
+            not wrong and "Six times seven." in repr(wrong) and "42" not in repr(wrong).replace("test.answer_is_42", "")
+        )
         assert not empty and "no answer yet" in repr(empty)
     finally:
         del checks._REGISTRY["test.answer_is_42"]

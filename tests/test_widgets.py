@@ -4,6 +4,7 @@ Every number is checked against an independent computation -- `coursekit.ops` ca
 sum written out from the window, or PyTorch (conv2d, max/avg pooling, and the gradient of a
 convolution to find which input pixels a window ever touches).
 """
+
 from __future__ import annotations
 
 import base64
@@ -261,7 +262,7 @@ def test_display_shows_the_ui_and_redraws_in_place_without_leaking_figures():
 
 def test_conv_and_pool_draw_once_displayed():
     for ex in (widgets.conv_explorer(), widgets.pool_explorer()):
-        ex.ui
+        _ = ex.ui  # building the ui draws the explorer
         before = png_of(ex)
         ex.controls["stride" if isinstance(ex, widgets.PoolExplorer) else "step"].value = 1
         assert png_of(ex) != before
@@ -291,34 +292,40 @@ def controls_agree(ex) -> None:
             assert (control.min, control.max) == ex._range(name)
 
 
-EXPLORERS = {"conv": widgets.conv_explorer, "padding_stride": widgets.padding_stride_explorer,
-             "pool": widgets.pool_explorer}
+EXPLORERS = {
+    "conv": widgets.conv_explorer,
+    "padding_stride": widgets.padding_stride_explorer,
+    "pool": widgets.pool_explorer,
+}
 
 
-@pytest.mark.parametrize("make, kwargs, words", [
-    ("conv", dict(padding=10), ["padding", "0 to 3", "10"]),
-    ("conv", dict(padding=-1), ["padding", "0 to 3", "-1"]),
-    ("conv", dict(stride=-2), ["stride", "1 to 3", "-2"]),
-    ("conv", dict(stride=0), ["stride", "1 to 3"]),
-    ("conv", dict(padding=1.5), ["padding", "integer", "1.5"]),
-    ("conv", dict(padding=True), ["padding", "integer", "True"]),
-    ("conv", dict(kernel="blurry"), ["unknown filter 'blurry'", "sobel_vertical"]),
-    ("conv", dict(kernel=np.ones((2, 2))), ["3×3", "(2, 2)"]),
-    ("conv", dict(kernel=[["a", "b", "c"]] * 3), ["kernel", "numbers"]),
-    ("conv", dict(image=np.arange(5)), ["image", "2-D", "(5,)"]),
-    ("conv", dict(image=np.zeros((2, 2, 2))), ["image", "2-D", "(2, 2, 2)"]),
-    ("conv", dict(image=np.full((3, 3), np.nan)), ["image", "finite"]),
-    ("conv", dict(image=np.array([["x"]])), ["image", "real numbers"]),
-    ("padding_stride", dict(p=10), ["p", "0 to 3", "10"]),
-    ("padding_stride", dict(s=-1), ["s", "1 to 4"]),
-    ("padding_stride", dict(n=0), ["n", "1 to 12"]),
-    ("padding_stride", dict(n=13), ["n", "1 to 12"]),
-    ("padding_stride", dict(f=8), ["f", "1 to 7"]),
-    ("pool", dict(size=0), ["size", "1 to 5"]),
-    ("pool", dict(stride=6), ["stride", "1 to 5"]),
-    ("pool", dict(mode="median"), ["unknown pooling mode 'median'", "max"]),
-    ("pool", dict(image=np.ones(4)), ["image", "2-D"]),
-])
+@pytest.mark.parametrize(
+    "make, kwargs, words",
+    [
+        ("conv", dict(padding=10), ["padding", "0 to 3", "10"]),
+        ("conv", dict(padding=-1), ["padding", "0 to 3", "-1"]),
+        ("conv", dict(stride=-2), ["stride", "1 to 3", "-2"]),
+        ("conv", dict(stride=0), ["stride", "1 to 3"]),
+        ("conv", dict(padding=1.5), ["padding", "integer", "1.5"]),
+        ("conv", dict(padding=True), ["padding", "integer", "True"]),
+        ("conv", dict(kernel="blurry"), ["unknown filter 'blurry'", "sobel_vertical"]),
+        ("conv", dict(kernel=np.ones((2, 2))), ["3×3", "(2, 2)"]),
+        ("conv", dict(kernel=[["a", "b", "c"]] * 3), ["kernel", "numbers"]),
+        ("conv", dict(image=np.arange(5)), ["image", "2-D", "(5,)"]),
+        ("conv", dict(image=np.zeros((2, 2, 2))), ["image", "2-D", "(2, 2, 2)"]),
+        ("conv", dict(image=np.full((3, 3), np.nan)), ["image", "finite"]),
+        ("conv", dict(image=np.array([["x"]])), ["image", "real numbers"]),
+        ("padding_stride", dict(p=10), ["p", "0 to 3", "10"]),
+        ("padding_stride", dict(s=-1), ["s", "1 to 4"]),
+        ("padding_stride", dict(n=0), ["n", "1 to 12"]),
+        ("padding_stride", dict(n=13), ["n", "1 to 12"]),
+        ("padding_stride", dict(f=8), ["f", "1 to 7"]),
+        ("pool", dict(size=0), ["size", "1 to 5"]),
+        ("pool", dict(stride=6), ["stride", "1 to 5"]),
+        ("pool", dict(mode="median"), ["unknown pooling mode 'median'", "max"]),
+        ("pool", dict(image=np.ones(4)), ["image", "2-D"]),
+    ],
+)
 def test_out_of_range_construction_is_refused_with_the_range(make, kwargs, words):
     with pytest.raises(ValueError) as caught:
         EXPLORERS[make](**kwargs)
@@ -326,22 +333,25 @@ def test_out_of_range_construction_is_refused_with_the_range(make, kwargs, words
         assert word in str(caught.value)
 
 
-@pytest.mark.parametrize("make, kwargs", [
-    ("conv", dict(padding=3, stride=3)),
-    ("conv", dict(image=np.ones((1, 1)))),                    # kernel larger than the image
-    ("conv", dict(image=np.ones((1, 1)), padding=3, stride=3)),
-    ("conv", dict(image=np.ones((1, 9)), kernel=np.eye(3))),
-    ("conv", dict(image=np.arange(16, dtype=np.uint8).reshape(4, 4), kernel="box_blur")),
-    ("padding_stride", dict(n=1, f=7, p=0, s=4)),              # window larger than the input
-    ("padding_stride", dict(n=12, f=1, p=3, s=4)),
-    ("pool", dict(size=5)),                                    # window larger than the 4x4 input
-    ("pool", dict(image=np.ones((1, 1)), size=5, stride=5, mode="sum")),
-    ("pool", dict(image=np.ones((9, 2)), size=9, stride=1, mode="avg")),
-])
+@pytest.mark.parametrize(
+    "make, kwargs",
+    [
+        ("conv", dict(padding=3, stride=3)),
+        ("conv", dict(image=np.ones((1, 1)))),  # kernel larger than the image
+        ("conv", dict(image=np.ones((1, 1)), padding=3, stride=3)),
+        ("conv", dict(image=np.ones((1, 9)), kernel=np.eye(3))),
+        ("conv", dict(image=np.arange(16, dtype=np.uint8).reshape(4, 4), kernel="box_blur")),
+        ("padding_stride", dict(n=1, f=7, p=0, s=4)),  # window larger than the input
+        ("padding_stride", dict(n=12, f=1, p=3, s=4)),
+        ("pool", dict(size=5)),  # window larger than the 4x4 input
+        ("pool", dict(image=np.ones((1, 1)), size=5, stride=5, mode="sum")),
+        ("pool", dict(image=np.ones((9, 2)), size=9, stride=1, mode="avg")),
+    ],
+)
 def test_extreme_values_in_range_never_make_ui_raise(make, kwargs):
     ex = EXPLORERS[make](**kwargs)
     controls_agree(ex)
-    ex.ui  # builds and draws
+    _ = ex.ui  # builds and draws
     assert png_of(ex).startswith(b"\x89PNG")
     assert "could not draw" not in ex._status.value and "Error" not in ex._status.value
     controls_agree(ex)
@@ -416,5 +426,5 @@ def test_moving_controls_updates_the_state_the_same_way():
     conv.controls["kernel"].children[0].value = float("inf")
     assert conv.render()["error"] and np.isinf(conv.kernel[0, 0])
     controls_agree(conv)
-    conv.ui
+    _ = conv.ui  # builds and draws
     assert "finite" in conv._status.value

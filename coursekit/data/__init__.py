@@ -13,26 +13,82 @@ Everything a notebook needs is importable from here, e.g.
 ``from coursekit.data import tensor_splits, load_idx, normalization, classes``.
 Atomic file writing and hashing live in `coursekit.files` (`write_json` is re-exported here).
 """
+
 from __future__ import annotations
 
 from ..files import write_json
 from .catalog import (
-    DEFAULT_IDX_CAP, HYMENOPTERA_MANIFEST, HYMENOPTERA_MAX_BYTES, HYMENOPTERA_PAYLOAD_BYTES, HYMENOPTERA_URL,
-    IDX_DATASETS, IdxDataset, idx_spec, read_manifest,
+    DEFAULT_IDX_CAP,
+    HYMENOPTERA_MANIFEST,
+    HYMENOPTERA_MAX_BYTES,
+    HYMENOPTERA_PAYLOAD_BYTES,
+    HYMENOPTERA_URL,
+    IDX_DATASETS,
+    IdxDataset,
+    idx_spec,
+    read_manifest,
 )
 from .datasets import classes, fashion_mnist, hymenoptera, is_photo, load_idx, mnist, normalization, read_idx
 from .loaders import Splits, TensorLoader, holdout, tensor_loaders, tensor_splits
 from .locations import DATA_DIR_ENV, MIRROR_ENV, PROJECT_ROOT, data_dir, mirror_dir
 from .prepare import (
-    DATA_ERRORS, PREPARERS, ChecksumMismatch, CorruptArchive, DatasetUnavailable, UnsafeArchive, UnsafeLink,
-    UnsafeSource, forget_verified, main, prepare_hymenoptera, prepare_idx, safe_extract, verify_manifest,
+    DATA_ERRORS,
+    PREPARERS,
+    ChecksumMismatch,
+    CorruptArchive,
+    DatasetUnavailable,
+    UnsafeArchive,
+    UnsafeLink,
+    UnsafeSource,
+    forget_verified,
+    main,
+    prepare_hymenoptera,
+    prepare_idx,
+    safe_extract,
+    verify_manifest,
 )
 
 __all__ = [
-    "ChecksumMismatch", "CorruptArchive", "DATA_DIR_ENV", "DATA_ERRORS", "DEFAULT_IDX_CAP", "DatasetUnavailable",
-    "HYMENOPTERA_MANIFEST", "HYMENOPTERA_MAX_BYTES", "HYMENOPTERA_PAYLOAD_BYTES", "HYMENOPTERA_URL", "IDX_DATASETS",
-    "IdxDataset", "MIRROR_ENV", "PREPARERS", "PROJECT_ROOT", "Splits", "TensorLoader", "UnsafeArchive", "UnsafeLink",
-    "UnsafeSource", "classes", "data_dir", "fashion_mnist", "forget_verified", "holdout", "hymenoptera", "idx_spec",
-    "is_photo", "load_idx", "main", "mirror_dir", "mnist", "normalization", "prepare_hymenoptera", "prepare_idx",
-    "read_idx", "read_manifest", "safe_extract", "tensor_loaders", "tensor_splits", "verify_manifest", "write_json",
+    "ChecksumMismatch",
+    "CorruptArchive",
+    "DATA_DIR_ENV",
+    "DATA_ERRORS",
+    "DEFAULT_IDX_CAP",
+    "DatasetUnavailable",
+    "HYMENOPTERA_MANIFEST",
+    "HYMENOPTERA_MAX_BYTES",
+    "HYMENOPTERA_PAYLOAD_BYTES",
+    "HYMENOPTERA_URL",
+    "IDX_DATASETS",
+    "IdxDataset",
+    "MIRROR_ENV",
+    "PREPARERS",
+    "PROJECT_ROOT",
+    "Splits",
+    "TensorLoader",
+    "UnsafeArchive",
+    "UnsafeLink",
+    "UnsafeSource",
+    "classes",
+    "data_dir",
+    "fashion_mnist",
+    "forget_verified",
+    "holdout",
+    "hymenoptera",
+    "idx_spec",
+    "is_photo",
+    "load_idx",
+    "main",
+    "mirror_dir",
+    "mnist",
+    "normalization",
+    "prepare_hymenoptera",
+    "prepare_idx",
+    "read_idx",
+    "read_manifest",
+    "safe_extract",
+    "tensor_loaders",
+    "tensor_splits",
+    "verify_manifest",
+    "write_json",
 ]

@@ -1,4 +1,5 @@
 """``python -m coursekit.data prepare [mnist fashion_mnist hymenoptera]``: prepare the datasets into data/."""
+
 import sys
 
 from .prepare import main

@@ -3,6 +3,7 @@
 Nothing here touches the disk except `read_manifest`, which reads a manifest shipped inside the
 package. `prepare` uses these facts to fetch and verify the files, `datasets` to describe them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -68,7 +69,8 @@ IDX_DATASETS = {
             "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
             "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
         },
-        mean=0.1307, std=0.3081,
+        mean=0.1307,
+        std=0.3081,
         classes=tuple(str(d) for d in range(10)),
         sizes=dict(_IDX_SIZES),
     ),
@@ -80,9 +82,20 @@ IDX_DATASETS = {
             "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
             "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
         },
-        mean=0.2860, std=0.3530,
-        classes=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                 "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+        mean=0.2860,
+        std=0.3530,
+        classes=(
+            "T-shirt/top",
+            "Trouser",
+            "Pullover",
+            "Dress",
+            "Coat",
+            "Sandal",
+            "Shirt",
+            "Sneaker",
+            "Bag",
+            "Ankle boot",
+        ),
         sizes=dict(_IDX_SIZES),
     ),
 }

@@ -8,6 +8,7 @@
 
 Every function prepares (and verifies) the files first; see `coursekit.data.prepare`.
 """
+
 from __future__ import annotations
 
 import math
@@ -42,17 +43,21 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
         raise ValueError(f"{path} is not an IDX file (bad magic number: it must start with two zero bytes)")
     if raw[2] not in _IDX_DTYPES:
-        raise ValueError(f"{path} is not an IDX file: unknown type code {raw[2]:#04x} "
-                         f"(known: {', '.join(f'{c:#04x}' for c in _IDX_DTYPES)})")
+        raise ValueError(
+            f"{path} is not an IDX file: unknown type code {raw[2]:#04x} "
+            f"(known: {', '.join(f'{c:#04x}' for c in _IDX_DTYPES)})"
+        )
     dtype, ndim = np.dtype(_IDX_DTYPES[raw[2]]), raw[3]
     header = 4 + 4 * ndim
     if len(raw) < header:
         raise ValueError(f"{path} is truncated: {len(raw)} bytes, shorter than its {header}-byte header")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     expected = header + math.prod(shape) * dtype.itemsize
     if len(raw) != expected:
-        raise ValueError(f"{path} holds {len(raw):,} bytes but its header announces shape {shape} "
-                         f"({expected:,} bytes): the file is truncated or corrupted; delete it and prepare it again")
+        raise ValueError(
+            f"{path} holds {len(raw):,} bytes but its header announces shape {shape} "
+            f"({expected:,} bytes): the file is truncated or corrupted; delete it and prepare it again"
+        )
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
 
 
@@ -69,8 +74,10 @@ def load_idx(key: str, train: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     images = read_idx(raw / f"{prefix}-images-idx3-ubyte")
     labels = read_idx(raw / f"{prefix}-labels-idx1-ubyte")
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-        raise ValueError(f"{raw}: the {prefix} images have shape {images.shape} and the labels {labels.shape}; "
-                         f"expected (N, H, W) and (N,)")
+        raise ValueError(
+            f"{raw}: the {prefix} images have shape {images.shape} and the labels {labels.shape}; "
+            f"expected (N, H, W) and (N,)"
+        )
     return torch.from_numpy(images.copy()).unsqueeze(1), torch.from_numpy(labels.astype(np.int64))
 
 

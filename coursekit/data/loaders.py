@@ -9,6 +9,7 @@
 On a CPU this is the fast path: no per-image PIL conversion, which dominates the run time of a
 small network on two cores.
 """
+
 from __future__ import annotations
 
 import math
@@ -21,10 +22,10 @@ import torch
 from .catalog import idx_spec
 from .datasets import load_idx
 
-
 # ---------------------------------------------------------------------------------------------
 # Argument checks shared by the loaders.
 # ---------------------------------------------------------------------------------------------
+
 
 def _whole(name: str, value, minimum: int | None = 1, hint: str = "") -> int:
     """`value` as an int >= `minimum`; TypeError for a non-integer, ValueError below `minimum`."""
@@ -57,8 +58,10 @@ def _device(device) -> torch.device:
     if isinstance(device, torch.device):
         return device
     if not isinstance(device, str):
-        raise TypeError(f"device must be a torch.device, a string such as 'cpu' or 'cuda', or None; "
-                        f"got {device!r} ({type(device).__name__})")
+        raise TypeError(
+            f"device must be a torch.device, a string such as 'cpu' or 'cuda', or None; "
+            f"got {device!r} ({type(device).__name__})"
+        )
     try:
         return torch.device(device)
     except RuntimeError:
@@ -68,6 +71,7 @@ def _device(device) -> torch.device:
 # ---------------------------------------------------------------------------------------------
 # The loader.
 # ---------------------------------------------------------------------------------------------
+
 
 class TensorLoader:
     """Batches from a split held in memory as one uint8 tensor.
@@ -79,12 +83,23 @@ class TensorLoader:
     ``non_blocking=True``. ``len(loader)`` is the number of batches, ``loader.num_samples`` N.
     """
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 128,
-                 shuffle: bool = False, seed: int = 0, mean: float = 0.0, std: float = 1.0,
-                 device: torch.device | str | None = None, drop_last: bool = False):
+    def __init__(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        batch_size: int = 128,
+        shuffle: bool = False,
+        seed: int = 0,
+        mean: float = 0.0,
+        std: float = 1.0,
+        device: torch.device | str | None = None,
+        drop_last: bool = False,
+    ):
         if not isinstance(images, torch.Tensor):
-            raise TypeError(f"images must be a uint8 torch.Tensor (N, C, H, W), got {type(images).__name__}; "
-                            f"convert an array with torch.from_numpy(array)")
+            raise TypeError(
+                f"images must be a uint8 torch.Tensor (N, C, H, W), got {type(images).__name__}; "
+                f"convert an array with torch.from_numpy(array)"
+            )
         if images.dtype != torch.uint8 or images.ndim != 4:
             raise ValueError(f"images must be uint8 (N, C, H, W), got {images.dtype} {tuple(images.shape)}")
         if not isinstance(labels, torch.Tensor):
@@ -92,13 +107,17 @@ class TensorLoader:
         if labels.ndim != 1 or len(labels) != len(images):
             raise ValueError(f"labels must be (N,) with N={len(images)}, got {tuple(labels.shape)}")
         if labels.dtype.is_floating_point or labels.dtype.is_complex or labels.dtype == torch.bool:
-            raise ValueError(f"labels must hold integer class indices, got dtype {labels.dtype}; "
-                             f"convert them with labels.long()")
+            raise ValueError(
+                f"labels must hold integer class indices, got dtype {labels.dtype}; convert them with labels.long()"
+            )
         batch_size = _whole("batch_size", batch_size)
         seed = _whole("seed", seed, minimum=None)
         for name, value in (("mean", mean), ("std", std)):
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
-                    or not math.isfinite(value):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float, np.floating, np.integer))
+                or not math.isfinite(value)
+            ):
                 raise ValueError(f"{name} must be a finite number, got {value!r}")
         if std <= 0:
             raise ValueError(f"std must be positive (it divides the pixels), got {std!r}")
@@ -124,7 +143,7 @@ class TensorLoader:
         order = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
         non_blocking = self.device.type == "cuda"
         for start in range(0, len(self) * self.batch_size, self.batch_size):
-            idx = order[start:start + self.batch_size]
+            idx = order[start : start + self.batch_size]
             x = self.images[idx].to(self.device, non_blocking=non_blocking)
             y = self.labels[idx].to(self.device, non_blocking=non_blocking)
             # scale to [0, 1] and standardise in one fused step: (x/255 - mean) / std
@@ -135,6 +154,7 @@ class TensorLoader:
 # ---------------------------------------------------------------------------------------------
 # Splits.
 # ---------------------------------------------------------------------------------------------
+
 
 class Splits(NamedTuple):
     """The three loaders of a training run: fit on `train`, select on `val`, report `test` once."""
@@ -151,23 +171,33 @@ def holdout(images: torch.Tensor, labels: torch.Tensor, size: int, seed: int = 0
     samples, disjoint, each in the original order. The same `seed` holds out the same samples.
     """
     if not isinstance(images, torch.Tensor) or not isinstance(labels, torch.Tensor):
-        raise TypeError(f"images and labels must be torch tensors, got {type(images).__name__} and "
-                        f"{type(labels).__name__}; convert arrays with torch.from_numpy(array)")
+        raise TypeError(
+            f"images and labels must be torch tensors, got {type(images).__name__} and "
+            f"{type(labels).__name__}; convert arrays with torch.from_numpy(array)"
+        )
     if images.ndim == 0 or labels.ndim != 1 or len(images) != len(labels):
-        raise ValueError(f"images (N, ...) and labels (N,) must have the same N, got shapes "
-                         f"{tuple(images.shape)} and {tuple(labels.shape)}")
+        raise ValueError(
+            f"images (N, ...) and labels (N,) must have the same N, got shapes "
+            f"{tuple(images.shape)} and {tuple(labels.shape)}"
+        )
     size = _whole("size", size)
     seed = _whole("seed", seed, minimum=None)
     if size >= len(images):
-        raise ValueError(f"size={size} must be smaller than the {len(images)} samples, so that some are left; "
-                         f"hold out fewer")
+        raise ValueError(
+            f"size={size} must be smaller than the {len(images)} samples, so that some are left; hold out fewer"
+        )
     order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
     held, rest = order[:size].sort().values, order[size:].sort().values
     return (images[rest], labels[rest]), (images[held], labels[held])
 
 
-def tensor_loaders(key: str, batch_size: int = 128, train_subset: int | None = None, seed: int = 0,
-                   device: torch.device | str | None = None) -> tuple[TensorLoader, TensorLoader]:
+def tensor_loaders(
+    key: str,
+    batch_size: int = 128,
+    train_subset: int | None = None,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+) -> tuple[TensorLoader, TensorLoader]:
     """(train, test) `TensorLoader`s for 'mnist' or 'fashion_mnist', normalised with the training
     statistics. Batches: float32 (B, 1, 28, 28), int64 (B,); the test loader serves 1,000 at a
     time, in order. `train_subset` keeps a seeded random subset of that many training images (all
@@ -183,15 +213,23 @@ def tensor_loaders(key: str, batch_size: int = 128, train_subset: int | None = N
     if train_subset is not None and train_subset < len(x_train):
         keep = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(seed))[:train_subset]
         x_train, y_train = x_train[keep], y_train[keep]
-    train = TensorLoader(x_train, y_train, batch_size, shuffle=True, seed=seed, mean=spec.mean, std=spec.std,
-                         device=device)
+    train = TensorLoader(
+        x_train, y_train, batch_size, shuffle=True, seed=seed, mean=spec.mean, std=spec.std, device=device
+    )
     test = TensorLoader(x_test, y_test, 1000, shuffle=False, mean=spec.mean, std=spec.std, device=device)
     return train, test
 
 
-def tensor_splits(key: str, batch_size: int = 128, train_subset: int | None = None, val_size: int = 5000,
-                  test_subset: int | None = None, seed: int = 0, device: torch.device | str | None = None,
-                  eval_batch_size: int = 1000) -> Splits:
+def tensor_splits(
+    key: str,
+    batch_size: int = 128,
+    train_subset: int | None = None,
+    val_size: int = 5000,
+    test_subset: int | None = None,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    eval_batch_size: int = 1000,
+) -> Splits:
     """`Splits(train, val, test)` of 'mnist' or 'fashion_mnist', normalised with the training statistics.
 
     val: `val_size` training images chosen by a permutation seeded with `seed` -- the same images
@@ -203,8 +241,12 @@ def tensor_splits(key: str, batch_size: int = 128, train_subset: int | None = No
     spec = idx_spec(key)
     batch_size = _whole("batch_size", batch_size)
     eval_batch_size = _whole("eval_batch_size", eval_batch_size)
-    val_size = _whole("val_size", val_size, 1, "; hold out a positive number of training images "
-                                               "(use tensor_loaders for no validation split)")
+    val_size = _whole(
+        "val_size",
+        val_size,
+        1,
+        "; hold out a positive number of training images (use tensor_loaders for no validation split)",
+    )
     train_subset = _optional_count("train_subset", train_subset, "training images")
     test_subset = _optional_count("test_subset", test_subset, "test images")
     seed = _whole("seed", seed, minimum=None)
@@ -212,20 +254,26 @@ def tensor_splits(key: str, batch_size: int = 128, train_subset: int | None = No
 
     x, y = load_idx(key, train=True)
     if val_size >= len(x):
-        raise ValueError(f"val_size={val_size} must be smaller than the {len(x):,} training images of {key}, "
-                         f"so that some are left to train on")
+        raise ValueError(
+            f"val_size={val_size} must be smaller than the {len(x):,} training images of {key}, "
+            f"so that some are left to train on"
+        )
     (x_train, y_train), (x_val, y_val) = holdout(x, y, val_size, seed)
     if train_subset is not None:
         if train_subset > len(x_train):
-            raise ValueError(f"train_subset={train_subset} is more than the {len(x_train):,} training images left "
-                             f"after holding out val_size={val_size}; use at most {len(x_train)}, or None for all")
+            raise ValueError(
+                f"train_subset={train_subset} is more than the {len(x_train):,} training images left "
+                f"after holding out val_size={val_size}; use at most {len(x_train)}, or None for all"
+            )
         keep = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(seed))[:train_subset]
         x_train, y_train = x_train[keep.sort().values], y_train[keep.sort().values]
     x_test, y_test = load_idx(key, train=False)
     if test_subset is not None:
         if test_subset > len(x_test):
-            raise ValueError(f"test_subset={test_subset} is more than the {len(x_test):,} test images of {key}; "
-                             f"use at most {len(x_test)}, or None for all")
+            raise ValueError(
+                f"test_subset={test_subset} is more than the {len(x_test):,} test images of {key}; "
+                f"use at most {len(x_test)}, or None for all"
+            )
         x_test, y_test = x_test[:test_subset], y_test[:test_subset]
     common = dict(mean=spec.mean, std=spec.std, device=device)
     return Splits(

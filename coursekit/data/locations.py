@@ -6,6 +6,7 @@
   (``MNIST/raw/*.gz``, ``FashionMNIST/raw/*.gz``, ``hymenoptera_data/{train,val}/...``) that is
   used before any download.
 """
+
 from __future__ import annotations
 
 import os

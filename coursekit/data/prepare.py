@@ -24,6 +24,7 @@ The promises, whatever the source:
   half-written ever sits in ``data/`` under a real name, and the temporaries a killed run left
   behind are removed by the next run.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -101,6 +102,7 @@ def _clean(directory: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 # Reading sources: mirror look-up, downloads, bounded decompression.
 # ---------------------------------------------------------------------------------------------
+
 
 def _download(url: str, directory: Path) -> Path:
     """Fetch `url` into `directory` and return the file's path (torchvision's downloader)."""
@@ -188,13 +190,15 @@ def _copy_payload(source: Path, target: Path, expected: str, size: int | None) -
 # The IDX datasets (MNIST, Fashion-MNIST).
 # ---------------------------------------------------------------------------------------------
 
+
 def _verify_prepared(target: Path, expected: str, size: int | None, key: str) -> None:
     """Check a file already in ``data/`` (once per process; later by size and modification time)."""
     stamp = _stamp(target)
     if _VERIFIED.get((str(target), expected)) == stamp:
         return
-    advice = (f"The prepared file is corrupted; delete it and run `python -m coursekit.data prepare {key}` "
-              f"to fetch it again.")
+    advice = (
+        f"The prepared file is corrupted; delete it and run `python -m coursekit.data prepare {key}` to fetch it again."
+    )
     if size is not None and stamp[0] != size:
         raise ChecksumMismatch(f"{target}: {stamp[0]:,} bytes, expected {size:,} (truncated or altered). {advice}")
     got = files.sha256_file(target)
@@ -203,8 +207,9 @@ def _verify_prepared(target: Path, expected: str, size: int | None, key: str) ->
     _VERIFIED[(str(target), expected)] = stamp
 
 
-def _fetch_idx_file(urls: list[str], raw: Path, target: Path, expected: str, size: int | None,
-                    errors: list[str]) -> bool:
+def _fetch_idx_file(
+    urls: list[str], raw: Path, target: Path, expected: str, size: int | None, errors: list[str]
+) -> bool:
     """Download one IDX file, trying `urls` in order; True once `target` is in place."""
     work = partial_name(raw / "download")
     work.mkdir(parents=True)
@@ -238,15 +243,16 @@ def prepare_idx(key: str) -> Path:
     raw = data_dir() / spec.name / "raw"
     _clean(raw)
     missing, errors, offline = [], [], False
-    for (fname, expected), urls in zip(spec.sha256.items(), spec.urls()):
+    for (fname, expected), urls in zip(spec.sha256.items(), spec.urls(), strict=True):
         target = raw / fname
         size = spec.size_of(fname)
         if target.is_file():
             _verify_prepared(target, expected, size, key)
             continue
         if target.exists():
-            raise ChecksumMismatch(f"{target} is not a file (a folder?); delete it and run "
-                                   f"`python -m coursekit.data prepare {key}` again.")
+            raise ChecksumMismatch(
+                f"{target} is not a file (a folder?); delete it and run `python -m coursekit.data prepare {key}` again."
+            )
         source = _find_in_mirror(f"{spec.name}/raw/{fname}")
         if source is not None:
             _copy_payload(source, target, expected, size)
@@ -282,6 +288,7 @@ def _unavailable_message(name: str, missing: list[Path], errors: list[str]) -> s
 # ---------------------------------------------------------------------------------------------
 # Zip extraction and manifests.
 # ---------------------------------------------------------------------------------------------
+
 
 def safe_extract(archive: str | os.PathLike, destination: str | os.PathLike, max_bytes: int | None = None) -> None:
     """Extract zip `archive` into `destination`, refusing any member that would land outside it.
@@ -384,11 +391,11 @@ def verify_manifest(folder: str | os.PathLike, manifest: dict[str, str]) -> None
         raise ChecksumMismatch(f"{folder}: no such folder to verify against the manifest")
     present = _files_under(folder)
     problems = _list_problems(folder, manifest, present)
-    altered = sorted(rel for rel in set(manifest) & set(present)
-                     if files.sha256_file(present[rel]) != manifest[rel])
+    altered = sorted(rel for rel in set(manifest) & set(present) if files.sha256_file(present[rel]) != manifest[rel])
     if altered:
-        problems.append(f"{len(altered)} file(s) differ from the manifest's sha256 (corrupted or replaced): "
-                        f"{_names(altered)}")
+        problems.append(
+            f"{len(altered)} file(s) differ from the manifest's sha256 (corrupted or replaced): {_names(altered)}"
+        )
     if problems:
         raise ChecksumMismatch(f"{folder} is not the original dataset: " + "; ".join(problems) + ".")
 
@@ -411,6 +418,7 @@ def _verify_tree(folder: Path, manifest: dict[str, str]) -> None:
 # Hymenoptera (ants and bees).
 # ---------------------------------------------------------------------------------------------
 
+
 def _hymenoptera_cap() -> int:
     from . import catalog
 
@@ -427,12 +435,17 @@ def _copy_mirror_tree(source: Path, staged: Path, mirror: Path, manifest: dict[s
     present = _files_under(source)
     problems = _list_problems(source, manifest, present)
     if problems:
-        raise ChecksumMismatch(f"{source} (the mirror's copy) is not the original dataset: "
-                               + "; ".join(problems) + ". Nothing was copied; fix or remove the mirror's copy.")
+        raise ChecksumMismatch(
+            f"{source} (the mirror's copy) is not the original dataset: "
+            + "; ".join(problems)
+            + ". Nothing was copied; fix or remove the mirror's copy."
+        )
     total, cap = sum(p.stat().st_size for p in present.values()), _hymenoptera_cap()
     if total > cap:
-        raise CorruptArchive(f"{source} holds {total:,} bytes, more than the {cap:,} expected of the ants/bees "
-                             f"set; nothing was copied. The mirror's copy is not the original.")
+        raise CorruptArchive(
+            f"{source} holds {total:,} bytes, more than the {cap:,} expected of the ants/bees "
+            f"set; nothing was copied. The mirror's copy is not the original."
+        )
     shutil.copytree(source, staged, copy_function=shutil.copyfile)
     for folder in [staged, *(p for p in staged.rglob("*") if p.is_dir())]:
         folder.chmod(0o755)  # a read-only mirror must not give us folders we cannot delete
@@ -502,8 +515,9 @@ def prepare_hymenoptera() -> Path:
 
 def _verified_prepared_tree(target: Path, manifest: dict[str, str]) -> Path:
     if not target.is_dir():
-        raise ChecksumMismatch(f"{target} is not a folder; delete it and run "
-                               f"`python -m coursekit.data prepare hymenoptera` again.")
+        raise ChecksumMismatch(
+            f"{target} is not a folder; delete it and run `python -m coursekit.data prepare hymenoptera` again."
+        )
     try:
         _verify_tree(target, manifest)
     except ChecksumMismatch as err:
@@ -548,7 +562,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 __all__ = [
-    "ChecksumMismatch", "CorruptArchive", "DATA_ERRORS", "DatasetUnavailable", "PREPARERS", "UnsafeArchive",
-    "UnsafeLink", "UnsafeSource", "forget_verified", "main", "prepare_hymenoptera", "prepare_idx", "safe_extract",
+    "ChecksumMismatch",
+    "CorruptArchive",
+    "DATA_ERRORS",
+    "DatasetUnavailable",
+    "PREPARERS",
+    "UnsafeArchive",
+    "UnsafeLink",
+    "UnsafeSource",
+    "forget_verified",
+    "main",
+    "prepare_hymenoptera",
+    "prepare_idx",
+    "safe_extract",
     "verify_manifest",
 ]

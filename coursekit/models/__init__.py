@@ -18,6 +18,7 @@ ValueError naming the argument; unknown names (activation, pool, stem, block, co
 pretrained model) raise `coursekit.errors.UnknownName`; a forward pass on input of the wrong
 shape, channel count or dtype says what the model expects and what it got.
 """
+
 import importlib
 
 _WHERE = {

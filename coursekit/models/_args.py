@@ -6,6 +6,7 @@ values up front, naming the argument, the value and what is expected. `check_ima
 for a forward pass: a wrong batch shape or channel count is reported in the model's own terms
 instead of as a matrix-multiplication error three layers down.
 """
+
 from __future__ import annotations
 
 import math
@@ -83,12 +84,17 @@ def check_images(x, model: str, channels: int, size: tuple[int, int] | None = No
         hint = " (a single image? add the batch dimension: x.unsqueeze(0))" if x.ndim == 3 else ""
         raise ValueError(f"{model} expects input of shape {expected}, got shape {shape}{hint}")
     if shape[1] != channels:
-        raise ValueError(f"{model} was built for {channels} input channel(s) and expects shape {expected}; "
-                         f"got shape {shape} with {shape[1]} channel(s). Pass {channels}-channel input "
-                         f"or build it with in_channels={shape[1]}")
+        raise ValueError(
+            f"{model} was built for {channels} input channel(s) and expects shape {expected}; "
+            f"got shape {shape} with {shape[1]} channel(s). Pass {channels}-channel input "
+            f"or build it with in_channels={shape[1]}"
+        )
     if size is not None and shape[2:] != tuple(size):
-        raise ValueError(f"{model} expects input of shape {expected}, got shape {shape}: "
-                         f"resize or crop the images to {h}x{w}")
+        raise ValueError(
+            f"{model} expects input of shape {expected}, got shape {shape}: resize or crop the images to {h}x{w}"
+        )
     if not x.is_floating_point():
-        raise TypeError(f"{model} expects a floating-point input, got dtype {x.dtype}; "
-                        f"convert it, e.g. x.float() / 255 for uint8 pixels")
+        raise TypeError(
+            f"{model} expects a floating-point input, got dtype {x.dtype}; "
+            f"convert it, e.g. x.float() / 255 for uint8 pixels"
+        )

@@ -27,6 +27,7 @@ channels, ``hidden`` the fully connected layers)::
 addition (Ioffe & Szegedy 2015), not part of the 2012 network; it lets a small model train fast
 with a large learning rate.
 """
+
 from __future__ import annotations
 
 from torch import nn
@@ -56,9 +57,16 @@ class AlexNet(nn.Module):
     raises `coursekit.errors.UnknownName`.
     """
 
-    def __init__(self, num_classes: int = 1000, in_channels: int = 3, width: float = 1.0,
-                 hidden: int = 4096, stem: str = "imagenet", dropout: float = 0.5,
-                 batch_norm: bool = False):
+    def __init__(
+        self,
+        num_classes: int = 1000,
+        in_channels: int = 3,
+        width: float = 1.0,
+        hidden: int = 4096,
+        stem: str = "imagenet",
+        dropout: float = 0.5,
+        batch_norm: bool = False,
+    ):
         super().__init__()
         k1, s1, p1, pool_k, pool_s, pooled = choose("stem", stem, STEMS)
         positive_number("width", width)
@@ -66,41 +74,62 @@ class AlexNet(nn.Module):
         positive_int("in_channels", in_channels)
         positive_int("hidden", hidden)
         probability("dropout", dropout)
-        self.config = dict(num_classes=num_classes, in_channels=in_channels, width=width, hidden=hidden,
-                           stem=stem, dropout=dropout, batch_norm=batch_norm)
+        self.config = dict(
+            num_classes=num_classes,
+            in_channels=in_channels,
+            width=width,
+            hidden=hidden,
+            stem=stem,
+            dropout=dropout,
+            batch_norm=batch_norm,
+        )
         c1, c2, c3, c4, c5 = scaled(CHANNELS, width)
         bn = batch_norm
         self.features = nn.Sequential(
             *conv_bn_relu(in_channels, c1, k1, stride=s1, padding=p1, batch_norm=bn),  # conv1
-            nn.MaxPool2d(pool_k, stride=pool_s),                                       # pool1
-            *conv_bn_relu(c1, c2, 5, padding=2, batch_norm=bn),                        # conv2
-            nn.MaxPool2d(pool_k, stride=pool_s),                                       # pool2
-            *conv_bn_relu(c2, c3, 3, padding=1, batch_norm=bn),                        # conv3
-            *conv_bn_relu(c3, c4, 3, padding=1, batch_norm=bn),                        # conv4
-            *conv_bn_relu(c4, c5, 3, padding=1, batch_norm=bn),                        # conv5
-            nn.MaxPool2d(pool_k, stride=pool_s),                                       # pool5
+            nn.MaxPool2d(pool_k, stride=pool_s),  # pool1
+            *conv_bn_relu(c1, c2, 5, padding=2, batch_norm=bn),  # conv2
+            nn.MaxPool2d(pool_k, stride=pool_s),  # pool2
+            *conv_bn_relu(c2, c3, 3, padding=1, batch_norm=bn),  # conv3
+            *conv_bn_relu(c3, c4, 3, padding=1, batch_norm=bn),  # conv4
+            *conv_bn_relu(c4, c5, 3, padding=1, batch_norm=bn),  # conv5
+            nn.MaxPool2d(pool_k, stride=pool_s),  # pool5
         )
         self.avgpool = nn.AdaptiveAvgPool2d((pooled, pooled))
         self.classifier = nn.Sequential(
             nn.Dropout(p=dropout),
-            nn.Linear(c5 * pooled * pooled, hidden),                                   # fc6
+            nn.Linear(c5 * pooled * pooled, hidden),  # fc6
             nn.ReLU(inplace=True),
             nn.Dropout(p=dropout),
-            nn.Linear(hidden, hidden),                                                 # fc7
+            nn.Linear(hidden, hidden),  # fc7
             nn.ReLU(inplace=True),
-            nn.Linear(hidden, num_classes),                                            # fc8
+            nn.Linear(hidden, num_classes),  # fc8
         )
 
     @classmethod
-    def small(cls, num_classes: int = 10, in_channels: int = 1, width: float = 0.25, hidden: int = 512,
-              dropout: float = 0.5, batch_norm: bool = True) -> "AlexNet":
+    def small(
+        cls,
+        num_classes: int = 10,
+        in_channels: int = 1,
+        width: float = 0.25,
+        hidden: int = 512,
+        dropout: float = 0.5,
+        batch_norm: bool = True,
+    ) -> AlexNet:
         """The AlexNet plan for 28 x 28 images: small stem, `width` x the channels, BatchNorm on."""
-        return cls(num_classes=num_classes, in_channels=in_channels, width=width, hidden=hidden,
-                   stem="small", dropout=dropout, batch_norm=batch_norm)
+        return cls(
+            num_classes=num_classes,
+            in_channels=in_channels,
+            width=width,
+            hidden=hidden,
+            stem="small",
+            dropout=dropout,
+            batch_norm=batch_norm,
+        )
 
     def forward(self, x):
         check_images(x, "AlexNet", self.config["in_channels"])
-        x = self.features(x)       # (N, C5, pooled', pooled')
-        x = self.avgpool(x)        # (N, C5, pooled, pooled)
-        x = x.flatten(1)           # (N, C5 * pooled * pooled)
+        x = self.features(x)  # (N, C5, pooled', pooled')
+        x = self.avgpool(x)  # (N, C5, pooled, pooled)
+        x = x.flatten(1)  # (N, C5 * pooled * pooled)
         return self.classifier(x)  # (N, num_classes)

@@ -8,6 +8,7 @@ Shapes: a convolution with kernel k, stride s and padding p maps (N, C_in, H, W)
 (N, C_out, (H + 2p - k) // s + 1, (W + 2p - k) // s + 1); with ``padding = k // 2`` and an odd k
 ("same" padding) that is (N, C_out, ceil(H / s), ceil(W / s)).
 """
+
 from __future__ import annotations
 
 from torch import nn
@@ -37,8 +38,14 @@ def conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride, bias=False)
 
 
-def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
-                 padding: int | None = None, batch_norm: bool = False) -> list[nn.Module]:
+def conv_bn_relu(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: int,
+    stride: int = 1,
+    padding: int | None = None,
+    batch_norm: bool = False,
+) -> list[nn.Module]:
     """[Conv2d, (BatchNorm2d), ReLU] as a list, to splice into an ``nn.Sequential(*layers)``.
 
     ``padding=None`` means ``kernel_size // 2`` ("same" for odd kernels: H and W only shrink by the
@@ -50,8 +57,7 @@ def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int, stride: 
     kernel_size = positive_int("kernel_size", kernel_size)
     stride = positive_int("stride", stride)
     padding = kernel_size // 2 if padding is None else positive_int("padding", padding, minimum=0)
-    layers = [nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding,
-                        bias=not batch_norm)]
+    layers = [nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding, bias=not batch_norm)]
     if batch_norm:
         layers.append(nn.BatchNorm2d(out_channels))
     layers.append(nn.ReLU(inplace=True))

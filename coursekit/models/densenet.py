@@ -10,6 +10,7 @@ width. A ResNet block *adds* its input to F(x) (channels stay fixed); a dense bl
 earlier feature map and lets later layers read them directly. Between blocks a `Transition`
 (1x1 convolution + 2x2 average pooling) shrinks channels and resolution again.
 """
+
 from __future__ import annotations
 
 import torch
@@ -61,7 +62,7 @@ class DenseBlock(nn.Module):
         check_images(x, "DenseBlock", self.in_channels)
         features = [x]
         for layer in self.layers:
-            features.append(layer(torch.cat(features, dim=1)))   # every earlier map goes in
+            features.append(layer(torch.cat(features, dim=1)))  # every earlier map goes in
         return torch.cat(features, dim=1)
 
 
@@ -74,7 +75,8 @@ class Transition(nn.Sequential):
     def __init__(self, in_channels: int, out_channels: int):
         in_channels = positive_int("in_channels", in_channels)
         super().__init__(
-            nn.BatchNorm2d(in_channels), nn.ReLU(),
+            nn.BatchNorm2d(in_channels),
+            nn.ReLU(),
             conv1x1(in_channels, out_channels),
             nn.AvgPool2d(kernel_size=2, stride=2),
         )

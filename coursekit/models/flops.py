@@ -11,6 +11,7 @@ BatchNorm, ReLU, pooling and additions are left out: they are a few percent of a
 arithmetic (though not of its memory traffic). A training step costs about 3x the forward pass
 (the backward pass computes gradients for both the inputs and the weights).
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -25,7 +26,7 @@ from .table import probe
 def _conv_flops(module: nn.Conv2d, output: torch.Tensor) -> int:
     c_in = module.in_channels // module.groups
     k_h, k_w = module.kernel_size
-    out_elements = output[0].numel()            # C_out * H_out * W_out for one image
+    out_elements = output[0].numel()  # C_out * H_out * W_out for one image
     flops = 2 * c_in * k_h * k_w * out_elements
     if module.bias is not None:
         flops += out_elements
@@ -41,7 +42,7 @@ def _linear_flops(module: nn.Linear, output: torch.Tensor) -> int:
 
 
 @torch.no_grad()
-def flops_by_layer(model: nn.Module, input_size: tuple) -> "OrderedDict[str, int]":
+def flops_by_layer(model: nn.Module, input_size: tuple) -> OrderedDict[str, int]:
     """Forward FLOPs of each Conv2d/Linear for ONE input of `input_size` = (C, H, W), in call order.
 
     A layer called several times accumulates its calls. The model runs once in eval mode. A bad
@@ -53,6 +54,7 @@ def flops_by_layer(model: nn.Module, input_size: tuple) -> "OrderedDict[str, int
     def hook_for(name, fn):
         def hook(module, inputs, output):
             counts[name] = counts.get(name, 0) + fn(module, output)
+
         return hook
 
     hooks = []

@@ -18,6 +18,7 @@ This module only finds, fetches, verifies and loads weights. The transfer-learni
 (`replace_head`, `freeze_backbone`, `keep_frozen_bn`, `backbone_and_head`) live in
 `coursekit.models.transfer`; they are importable from here too, for older code.
 """
+
 from __future__ import annotations
 
 import re

@@ -22,6 +22,7 @@ in the paper's subsampling units, which squash after averaging. For ReLU with ma
 makes no difference to the result -- max and ReLU commute -- but the activation then touches a
 quarter of the values, which makes training on a CPU about 10 % faster.
 """
+
 from __future__ import annotations
 
 from torch import nn
@@ -30,10 +31,12 @@ from ._args import check_images, choose, positive_int
 
 # Table I of the 1998 paper: which of S2's six maps each of C3's sixteen maps reads.
 C3_CONNECTIONS = (
-    *[tuple((i + k) % 6 for k in range(3)) for i in range(6)],   # maps 0-5: three neighbours
-    *[tuple((i + k) % 6 for k in range(4)) for i in range(6)],   # maps 6-11: four neighbours
-    (0, 1, 3, 4), (1, 2, 4, 5), (0, 2, 3, 5),                    # maps 12-14: four, with a gap
-    tuple(range(6)),                                             # map 15: all six
+    *[tuple((i + k) % 6 for k in range(3)) for i in range(6)],  # maps 0-5: three neighbours
+    *[tuple((i + k) % 6 for k in range(4)) for i in range(6)],  # maps 6-11: four neighbours
+    (0, 1, 3, 4),
+    (1, 2, 4, 5),
+    (0, 2, 3, 5),  # maps 12-14: four, with a gap
+    tuple(range(6)),  # map 15: all six
 )
 
 
@@ -70,29 +73,27 @@ class LeNet5(nn.Module):
 
     size = (28, 28)  # (H, W) of the input
 
-    def __init__(self, activation: str = "relu", pool: str = "max", in_channels: int = 1,
-                 num_classes: int = 10):
+    def __init__(self, activation: str = "relu", pool: str = "max", in_channels: int = 1, num_classes: int = 10):
         super().__init__()
         act, down = choose("activation", activation, ACTIVATIONS), choose("pool", pool, POOLS)
         positive_int("in_channels", in_channels)
         positive_int("num_classes", num_classes)
-        self.config = dict(activation=activation, pool=pool, in_channels=in_channels,
-                           num_classes=num_classes)
+        self.config = dict(activation=activation, pool=pool, in_channels=in_channels, num_classes=num_classes)
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, 6, kernel_size=5, padding=2),  # C1: 6 @ 28x28 (28 + 2*2 = 32 in)
-            down(kernel_size=2, stride=2),                        # S2: 6 @ 14x14
+            down(kernel_size=2, stride=2),  # S2: 6 @ 14x14
             act(),
-            nn.Conv2d(6, 16, kernel_size=5),                      # C3: 16 @ 10x10
-            down(kernel_size=2, stride=2),                        # S4: 16 @ 5x5
+            nn.Conv2d(6, 16, kernel_size=5),  # C3: 16 @ 10x10
+            down(kernel_size=2, stride=2),  # S4: 16 @ 5x5
             act(),
         )
         self.classifier = nn.Sequential(
-            nn.Flatten(),                                         # 16 * 5 * 5 = 400
-            nn.Linear(16 * 5 * 5, 120),                           # C5: 120
+            nn.Flatten(),  # 16 * 5 * 5 = 400
+            nn.Linear(16 * 5 * 5, 120),  # C5: 120
             act(),
-            nn.Linear(120, 84),                                   # F6: 84
+            nn.Linear(120, 84),  # F6: 84
             act(),
-            nn.Linear(84, num_classes),                           # output: 10
+            nn.Linear(84, num_classes),  # output: 10
         )
 
     # The paper's names for the parametrised layers, for pictures and exercises.

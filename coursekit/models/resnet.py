@@ -22,6 +22,7 @@ networks of the paper's CIFAR experiments for 28x28 images. With ``residual=Fals
 drops its shortcut and the network becomes the *plain* network of the same depth that the paper
 compares against.
 """
+
 from __future__ import annotations
 
 from torch import nn
@@ -60,9 +61,9 @@ class ResidualBlock(nn.Module):
         channels, stride = positive_int("channels", channels), positive_int("stride", stride)
         out_channels = channels * self.expansion
         self.residual = residual
-        self.conv1 = conv3x3(in_channels, channels, stride)   # (N, channels, H/s, W/s)
+        self.conv1 = conv3x3(in_channels, channels, stride)  # (N, channels, H/s, W/s)
         self.bn1 = nn.BatchNorm2d(channels)
-        self.conv2 = conv3x3(channels, out_channels)           # (N, channels, H/s, W/s)
+        self.conv2 = conv3x3(channels, out_channels)  # (N, channels, H/s, W/s)
         self.bn2 = nn.BatchNorm2d(out_channels)
         self.relu = nn.ReLU(inplace=True)
         self.shortcut = shortcut(in_channels, out_channels, stride, residual)
@@ -70,9 +71,9 @@ class ResidualBlock(nn.Module):
     def forward(self, x):
         check_images(x, "ResidualBlock", self.in_channels)
         out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))                       # F(x)
+        out = self.bn2(self.conv2(out))  # F(x)
         if self.residual:
-            out = out + (x if self.shortcut is None else self.shortcut(x))   # F(x) + x  or  F(x) + W_s x
+            out = out + (x if self.shortcut is None else self.shortcut(x))  # F(x) + x  or  F(x) + W_s x
         return self.relu(out)
 
 
@@ -92,11 +93,11 @@ class Bottleneck(nn.Module):
         channels, stride = positive_int("channels", channels), positive_int("stride", stride)
         out_channels = channels * self.expansion
         self.residual = residual
-        self.conv1 = conv1x1(in_channels, channels)             # (N, channels, H, W)
+        self.conv1 = conv1x1(in_channels, channels)  # (N, channels, H, W)
         self.bn1 = nn.BatchNorm2d(channels)
-        self.conv2 = conv3x3(channels, channels, stride)        # (N, channels, H/s, W/s)
+        self.conv2 = conv3x3(channels, channels, stride)  # (N, channels, H/s, W/s)
         self.bn2 = nn.BatchNorm2d(channels)
-        self.conv3 = conv1x1(channels, out_channels)            # (N, 4*channels, H/s, W/s)
+        self.conv3 = conv1x1(channels, out_channels)  # (N, 4*channels, H/s, W/s)
         self.bn3 = nn.BatchNorm2d(out_channels)
         self.relu = nn.ReLU(inplace=True)
         self.shortcut = shortcut(in_channels, out_channels, stride, residual)
@@ -105,7 +106,7 @@ class Bottleneck(nn.Module):
         check_images(x, "Bottleneck", self.in_channels)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))                         # F(x)
+        out = self.bn3(self.conv3(out))  # F(x)
         if self.residual:
             out = out + (x if self.shortcut is None else self.shortcut(x))
         return self.relu(out)
@@ -130,9 +131,18 @@ class ResNet(nn.Module):
     `coursekit.errors.UnknownName`.
     """
 
-    def __init__(self, block: str = "basic", layers=(2, 2, 2, 2), widths=(64, 128, 256, 512),
-                 stem: str = "imagenet", in_channels: int = 3, num_classes: int = 1000,
-                 residual: bool = True, stem_channels: int | None = None, strides=None):
+    def __init__(
+        self,
+        block: str = "basic",
+        layers=(2, 2, 2, 2),
+        widths=(64, 128, 256, 512),
+        stem: str = "imagenet",
+        in_channels: int = 3,
+        num_classes: int = 1000,
+        residual: bool = True,
+        stem_channels: int | None = None,
+        strides=None,
+    ):
         super().__init__()
         Block = choose("block", block, BLOCKS)
         choose("stem", stem, dict.fromkeys(STEMS))
@@ -145,22 +155,32 @@ class ResNet(nn.Module):
         in_channels, num_classes = positive_int("in_channels", in_channels), positive_int("num_classes", num_classes)
         if stem_channels is not None:
             stem_channels = positive_int("stem_channels", stem_channels)
-        self.config = dict(block=block, layers=tuple(layers), widths=tuple(widths), stem=stem,
-                           in_channels=in_channels, num_classes=num_classes, residual=residual,
-                           stem_channels=stem_channels, strides=strides)
+        self.config = dict(
+            block=block,
+            layers=tuple(layers),
+            widths=tuple(widths),
+            stem=stem,
+            in_channels=in_channels,
+            num_classes=num_classes,
+            residual=residual,
+            stem_channels=stem_channels,
+            strides=strides,
+        )
         stem_channels = stem_channels or widths[0]
-        if stem == "imagenet":      # (N, C, 224, 224) -> (N, 64, 56, 56)
+        if stem == "imagenet":  # (N, C, 224, 224) -> (N, 64, 56, 56)
             self.stem = nn.Sequential(
                 nn.Conv2d(in_channels, stem_channels, kernel_size=7, stride=2, padding=3, bias=False),
-                nn.BatchNorm2d(stem_channels), nn.ReLU(inplace=True),
+                nn.BatchNorm2d(stem_channels),
+                nn.ReLU(inplace=True),
                 nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
             )
-        elif stem == "small":       # (N, C, 28, 28) -> (N, stem_channels, 28, 28)
-            self.stem = nn.Sequential(conv3x3(in_channels, stem_channels), nn.BatchNorm2d(stem_channels),
-                                      nn.ReLU(inplace=True))
+        elif stem == "small":  # (N, C, 28, 28) -> (N, stem_channels, 28, 28)
+            self.stem = nn.Sequential(
+                conv3x3(in_channels, stem_channels), nn.BatchNorm2d(stem_channels), nn.ReLU(inplace=True)
+            )
 
         stages, channels = [], stem_channels
-        for count, width, first_stride in zip(layers, widths, strides):
+        for count, width, first_stride in zip(layers, widths, strides, strict=True):
             blocks = []
             for j in range(count):
                 stride = first_stride if j == 0 else 1  # only a stage's first block subsamples
@@ -168,7 +188,7 @@ class ResNet(nn.Module):
                 channels = width * Block.expansion
             stages.append(nn.Sequential(*blocks))
         self.stages = nn.Sequential(*stages)
-        self.pool = nn.AdaptiveAvgPool2d(1)                    # (N, channels, 1, 1)
+        self.pool = nn.AdaptiveAvgPool2d(1)  # (N, channels, 1, 1)
         self.flatten = nn.Flatten()
         self.fc = nn.Linear(channels, num_classes)
         self._init_weights()
@@ -196,28 +216,44 @@ class ResNet(nn.Module):
     # --- the named networks -------------------------------------------------------------------
 
     @classmethod
-    def resnet18(cls, num_classes: int = 1000, in_channels: int = 3, residual: bool = True) -> "ResNet":
+    def resnet18(cls, num_classes: int = 1000, in_channels: int = 3, residual: bool = True) -> ResNet:
         """ResNet-18: basic blocks (2, 2, 2, 2), ImageNet stem; 11,689,512 parameters for 1000 classes."""
         return cls("basic", (2, 2, 2, 2), (64, 128, 256, 512), "imagenet", in_channels, num_classes, residual)
 
     @classmethod
-    def resnet50(cls, num_classes: int = 1000, in_channels: int = 3, residual: bool = True) -> "ResNet":
+    def resnet50(cls, num_classes: int = 1000, in_channels: int = 3, residual: bool = True) -> ResNet:
         """ResNet-50: bottlenecks (3, 4, 6, 3), ImageNet stem; 25,557,032 parameters for 1000 classes."""
         return cls("bottleneck", (3, 4, 6, 3), (64, 128, 256, 512), "imagenet", in_channels, num_classes, residual)
 
     @classmethod
-    def fashion(cls, num_classes: int = 10, in_channels: int = 1, residual: bool = True) -> "ResNet":
+    def fashion(cls, num_classes: int = 10, in_channels: int = 1, residual: bool = True) -> ResNet:
         """The 28x28 network notebook 10 trains on Fashion-MNIST within minutes on two CPU cores.
 
         A 16-channel 3x3 stem at full resolution, then three stages of one basic block each,
         widths 32/64/128, every stage halving the map: 28 -> 14 -> 7 -> 4 (depth 8).
         """
-        return cls("basic", (1, 1, 1), (32, 64, 128), "small", in_channels, num_classes, residual,
-                   stem_channels=16, strides=(2, 2, 2))
+        return cls(
+            "basic",
+            (1, 1, 1),
+            (32, 64, 128),
+            "small",
+            in_channels,
+            num_classes,
+            residual,
+            stem_channels=16,
+            strides=(2, 2, 2),
+        )
 
     @classmethod
-    def small(cls, depth: int = 20, width: int = 16, residual: bool = True, in_channels: int = 1,
-              num_classes: int = 10, stages: int = 3) -> "ResNet":
+    def small(
+        cls,
+        depth: int = 20,
+        width: int = 16,
+        residual: bool = True,
+        in_channels: int = 1,
+        num_classes: int = 10,
+        stages: int = 3,
+    ) -> ResNet:
         """The paper's small-image family: `stages` stages of n basic blocks, depth = 2*stages*n + 2.
 
         Widths are width, 2*width, 4*width, ...; the stem is a 3x3 convolution at full resolution,
@@ -229,5 +265,5 @@ class ResNet(nn.Module):
         n, rest = divmod(depth - 2, 2 * stages)
         if rest or n < 1:
             raise ValueError(f"depth must be 2*{stages}*n + 2 for some n >= 1, got {depth}")
-        widths = tuple(width * 2 ** i for i in range(stages))
+        widths = tuple(width * 2**i for i in range(stages))
         return cls("basic", (n,) * stages, widths, "small", in_channels, num_classes, residual)

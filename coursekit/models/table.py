@@ -3,6 +3,7 @@
 `summary(model, input_size)` runs one dummy batch through the model with forward hooks on the
 *leaf* modules (layers with no children), so the table follows the data in execution order.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,8 +22,8 @@ def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
 
 @dataclass
 class LayerRow:
-    name: str          # dotted path inside the model, e.g. "features.0"
-    kind: str          # the layer's class name, e.g. "Conv2d"
+    name: str  # dotted path inside the model, e.g. "features.0"
+    kind: str  # the layer's class name, e.g. "Conv2d"
     output_shape: tuple  # without the batch dimension, e.g. (6, 28, 28)
     parameters: int
 
@@ -64,6 +65,7 @@ def summary(model: nn.Module, input_size: tuple) -> Summary:
             seen.update(id(p) for p in own)
             shape = tuple(output.shape[1:]) if isinstance(output, torch.Tensor) else ()
             rows.append(LayerRow(name, type(module).__name__, shape, sum(p.numel() for p in own)))
+
         return hook
 
     leaves = [(name, module) for name, module in model.named_modules() if name and not list(module.children())]
@@ -84,8 +86,9 @@ def check_input_size(input_size) -> tuple[int, ...]:
     try:
         return tuple(positive_int("input_size entry", d) for d in input_size)
     except ValueError as error:
-        raise ValueError(f"input_size must be a tuple of positive ints, {example}; got {tuple(input_size)!r} "
-                         f"({error})") from None
+        raise ValueError(
+            f"input_size must be a tuple of positive ints, {example}; got {tuple(input_size)!r} ({error})"
+        ) from None
 
 
 @torch.no_grad()
@@ -106,8 +109,10 @@ def probe(model: nn.Module, input_size: tuple, hooks: list) -> None:
     try:
         model(torch.zeros(1, *input_size, device=device))
     except (RuntimeError, ValueError, TypeError) as error:
-        raise ValueError(f"{type(model).__name__} cannot run on one input of size {input_size} "
-                         f"(a batch of shape {(1, *input_size)}): {error}") from error
+        raise ValueError(
+            f"{type(model).__name__} cannot run on one input of size {input_size} "
+            f"(a batch of shape {(1, *input_size)}): {error}"
+        ) from error
     finally:
         model.train(was_training)
         for handle in handles:

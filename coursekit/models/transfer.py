@@ -12,6 +12,7 @@ torchvision's ResNets and coursekit's `ResNet`. Everything before ``fc`` is the 
 - `backbone_and_head(model)`: the two parameter lists, for optimizer groups with different
   learning rates (fine-tuning).
 """
+
 from __future__ import annotations
 
 import types
@@ -29,8 +30,10 @@ def _head(model, caller: str) -> nn.Linear:
     head = getattr(model, HEAD, None)
     if not isinstance(head, nn.Linear):
         found = "no attribute fc" if head is None else f"fc is a {type(head).__name__}"
-        raise TypeError(f"{caller} needs a network whose classifier is an nn.Linear in model.fc (like "
-                        f"torchvision's and coursekit's ResNets); {type(model).__name__} has {found}")
+        raise TypeError(
+            f"{caller} needs a network whose classifier is an nn.Linear in model.fc (like "
+            f"torchvision's and coursekit's ResNets); {type(model).__name__} has {found}"
+        )
     return head
 
 
@@ -46,8 +49,9 @@ def replace_head(model: nn.Module, num_classes: int) -> nn.Linear:
     """
     old = _head(model, "replace_head")
     num_classes = positive_int("num_classes", num_classes)
-    head = nn.Linear(old.in_features, num_classes, bias=old.bias is not None,
-                     device=old.weight.device, dtype=old.weight.dtype)
+    head = nn.Linear(
+        old.in_features, num_classes, bias=old.bias is not None, device=old.weight.device, dtype=old.weight.dtype
+    )
     setattr(model, HEAD, head)
     return head
 

@@ -20,6 +20,7 @@ Why only 3x3 kernels: two stacked 3x3 convolutions see a 5x5 patch of their inpu
 7x7 (`receptive_fields` computes this), with fewer weights than one 5x5 or 7x7 kernel and a ReLU
 between them.
 """
+
 from __future__ import annotations
 
 from torch import nn
@@ -45,8 +46,9 @@ def vgg_block(num_convs: int, in_channels: int, out_channels: int, batch_norm: b
     num_convs = positive_int("num_convs", num_convs)
     layers = []
     for i in range(num_convs):
-        layers += conv_bn_relu(in_channels if i == 0 else out_channels, out_channels, 3, padding=1,
-                               batch_norm=batch_norm)
+        layers += conv_bn_relu(
+            in_channels if i == 0 else out_channels, out_channels, 3, padding=1, batch_norm=batch_norm
+        )
     layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
     return nn.Sequential(*layers)
 
@@ -82,18 +84,37 @@ class VGG(nn.Module):
     `coursekit.errors.UnknownName`); sizes must be integers >= 1 (ValueError otherwise).
     """
 
-    def __init__(self, config=VGG16, num_classes: int = 1000, in_channels: int = 3, hidden: int = 4096,
-                 pooled: int = 7, dropout: float = 0.5, batch_norm: bool = False):
+    def __init__(
+        self,
+        config=VGG16,
+        num_classes: int = 1000,
+        in_channels: int = 3,
+        hidden: int = 4096,
+        pooled: int = 7,
+        dropout: float = 0.5,
+        batch_norm: bool = False,
+    ):
         super().__init__()
         if isinstance(config, str):
             config = choose("VGG configuration", config, CONFIGS)
         config = _check_config(config)
-        for name, value in [("num_classes", num_classes), ("in_channels", in_channels), ("hidden", hidden),
-                            ("pooled", pooled)]:
+        for name, value in [
+            ("num_classes", num_classes),
+            ("in_channels", in_channels),
+            ("hidden", hidden),
+            ("pooled", pooled),
+        ]:
             positive_int(name, value)
         probability("dropout", dropout)
-        self.config = dict(config=config, num_classes=num_classes, in_channels=in_channels, hidden=hidden,
-                           pooled=pooled, dropout=dropout, batch_norm=batch_norm)
+        self.config = dict(
+            config=config,
+            num_classes=num_classes,
+            in_channels=in_channels,
+            hidden=hidden,
+            pooled=pooled,
+            dropout=dropout,
+            batch_norm=batch_norm,
+        )
         blocks, channels = [], in_channels
         for num_convs, out_channels in config:
             blocks.append(vgg_block(num_convs, channels, out_channels, batch_norm))
@@ -112,9 +133,9 @@ class VGG(nn.Module):
 
     def forward(self, x):
         check_images(x, "VGG", self.config["in_channels"])
-        x = self.features(x)       # (N, C_last, H / 2^blocks, W / 2^blocks)
-        x = self.avgpool(x)        # (N, C_last, pooled, pooled)
-        x = x.flatten(1)           # (N, C_last * pooled^2)
+        x = self.features(x)  # (N, C_last, H / 2^blocks, W / 2^blocks)
+        x = self.avgpool(x)  # (N, C_last, pooled, pooled)
+        x = x.flatten(1)  # (N, C_last * pooled^2)
         return self.classifier(x)  # (N, num_classes)
 
 
