@@ -54,3 +54,16 @@ def pytest_collectstart(collector):
     # lessons' numbers are printed to stdout or returned as results, which are compared strictly.
     if collector.path.suffix == ".ipynb" and hasattr(collector, "skip_compare"):
         collector.skip_compare = tuple(collector.skip_compare) + ("stderr",)
+
+
+# nbval waits only 5 s (hard-coded) for each output message after a cell has run. On a machine whose
+# cores are busy with other work, the kernel's output thread can be starved for longer than that and
+# a correct cell fails with "Timeout of 5 seconds exceeded waiting for output". The tests must not
+# depend on how busy the machine is, so every notebook cell waits as long as a cell may run.
+OUTPUT_TIMEOUT_SECONDS = 300
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if hasattr(item, "output_timeout"):  # nbval's IPyNbCell
+            item.output_timeout = OUTPUT_TIMEOUT_SECONDS
