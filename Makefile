@@ -50,8 +50,8 @@ data: $(STAMP)
 lab: setup
 	$(VENV)/bin/jupyter lab --notebook-dir=$(LAB_DIR) --ip=127.0.0.1 --port=$(LAB_PORT) $(ROOT_FLAG) $(LAB_ARGS)
 
-# ruff over the package, tests, benchmarks and notebooks (settings in pyproject.toml): lint everything;
-# the formatter's check covers the .py files (pyproject.toml excludes notebooks from formatting).
+# ruff over the package, tests, benchmarks and the notebooks' code cells (settings in pyproject.toml):
+# lint, then check the formatting (`ruff format $(LINT_PATHS)` fixes what the check reports).
 LINT_PATHS := coursekit tests benchmarks conftest.py notebooks solutions
 lint: $(STAMP)
 	$(VENV)/bin/ruff check $(LINT_PATHS)

@@ -174,6 +174,32 @@ def test_no_screen_is_longer_than_40_lines(path):
     assert not long, f"{path.name}: (first cell, lines) of screens over {MAX_SCREEN} lines: {long}; split or skip"
 
 
+def title_only_slides(cells: list[dict]) -> list[int]:
+    """Cells that open a slide showing nothing but a one-line heading (skip and notes cells are not shown)."""
+    found = []
+    for i, c in enumerate(cells):
+        if kind(c) != "slide":
+            continue
+        shown = [i]
+        for later in cells[i + 1 :]:
+            if kind(later) in ("slide", "subslide"):
+                break
+            if kind(later) not in ("skip", "notes"):
+                shown.append(later)
+        if len(shown) == 1 and c["cell_type"] == "markdown" and len(text(c).strip().splitlines()) <= 1:
+            found.append(i)
+    return found
+
+
+@notebook
+def test_no_slide_is_a_title_alone(path):
+    empty = title_only_slides(load(path)["cells"])
+    assert not empty, (
+        f"{path.name}: slides starting at cells {empty} show only a heading; give them content, or mark the "
+        "heading (and its notes) skip when the section is only set-up code"
+    )
+
+
 @notebook
 def test_every_code_cell_was_executed(path):
     unrun = unexecuted_cells(load(path))
@@ -257,6 +283,10 @@ def break_screen(nb):
     nb["cells"][2]["source"] += "\n" + "\n".join(["x = 1"] * MAX_SCREEN)
 
 
+def break_title_only_slide(nb):
+    nb["cells"][4:4] = [cell("markdown", "## Set-up", "slide"), cell("markdown", "Imports.", "notes")]
+
+
 def break_execution(nb):
     nb["cells"][3]["execution_count"] = None
 
@@ -273,6 +303,7 @@ RULES = {
     break_slide_metadata: test_every_cell_has_slide_metadata,
     break_notes: test_every_slide_has_speaker_notes,
     break_screen: test_no_screen_is_longer_than_40_lines,
+    break_title_only_slide: test_no_slide_is_a_title_alone,
     break_execution: test_every_code_cell_was_executed,
     break_excused: test_excused_cells_are_checked_by_the_next_cell,
 }
