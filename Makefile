@@ -15,7 +15,7 @@ LAB_DIR     ?= notebooks
 # JupyterLab refuses to run as root unless told to; only then do we tell it.
 ROOT_FLAG   := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup data git-drivers lab lint test unit notebooks audit benchmarks clean
+.PHONY: setup data git-drivers lab lint test unit notebooks audit benchmarks slides site browser-test clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -50,17 +50,18 @@ data: $(STAMP)
 lab: setup
 	$(VENV)/bin/jupyter lab --notebook-dir=$(LAB_DIR) --ip=127.0.0.1 --port=$(LAB_PORT) $(ROOT_FLAG) $(LAB_ARGS)
 
-# ruff over the package, tests, benchmarks and the notebooks' code cells (settings in pyproject.toml):
+# ruff over the package, tests, benchmarks, the build tools and the notebooks' code cells (settings in pyproject.toml):
 # lint, then check the formatting (`ruff format $(LINT_PATHS)` fixes what the check reports).
-LINT_PATHS := coursekit tests benchmarks conftest.py notebooks solutions
+LINT_PATHS := coursekit tests benchmarks conftest.py notebooks solutions tools site browser_tests
 lint: $(STAMP)
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/ruff format --check $(LINT_PATHS)
 
 # Lint first (a finding stops here, before any test runs), then unit tests and nbval over every
-# notebook, in the small CI profile unless told otherwise.
+# notebook, in the small CI profile unless told otherwise, then the course in a browser.
 test: lint setup
 	COURSEKIT_PROFILE=$${COURSEKIT_PROFILE:-$(TEST_PROFILE)} $(PY) -m pytest
+	$(MAKE) browser-test
 
 unit: setup
 	$(PY) -m pytest tests
@@ -71,6 +72,21 @@ NB ?= notebooks/*.ipynb solutions/*.ipynb
 notebooks: setup
 	COURSEKIT_PROFILE=$(NOTEBOOK_PROFILE) $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.timeout=-1 --ExecutePreprocessor.kernel_name=python3 $(NB)
+
+# Offline reveal.js decks from the committed outputs, one per notebook, into build/slides/
+# (make slides NB=notebooks/02_2d_convolution.ipynb builds one). reveal.js comes from npm (package-lock.json).
+SLIDES_NB := $(if $(filter command line,$(origin NB)),$(NB),notebooks/*.ipynb)
+slides: $(STAMP)
+	$(PY) tools/build_slides.py $(SLIDES_NB)
+
+# The executed course as a static website (Sphinx + myst-nb, committed outputs) into build/site/.
+site: $(STAMP)
+	$(PY) tools/build_site.py
+
+# Playwright driving Debian's chromium: JupyterLab's explorers, RISE, the decks and the site, offline.
+# Screenshots of failures go to build/browser-failures/.
+browser-test: slides site
+	$(PY) -m pytest browser_tests
 
 audit:
 	$(PY) ../shared/tools/nb_audit.py
