@@ -7,31 +7,19 @@ the local MathJax 2 (no TeX left in the text), and not one request leaves the ma
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
 
 import pytest
 from browser_helpers import wait_or_fail
+
+from tools import build_slides
 
 REPO = Path(__file__).resolve().parent.parent
 SLIDES_DIR = REPO / "build" / "slides"
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 READY_TIMEOUT_MS = 60_000
 
-
-def _load_build_slides():
-    """tools/build_slides.py as a module (it is a script, not part of a package)."""
-    path = REPO / "tools" / "build_slides.py"
-    spec = importlib.util.spec_from_file_location("build_slides", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["build_slides"] = module  # its dataclasses look the module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-build_slides = _load_build_slides()
 
 # Math in a notebook's markdown: $…$ or $$…$$ outside code spans and fenced blocks.
 _FENCE = re.compile(r"^(```|~~~).*?^\1", re.S | re.M)

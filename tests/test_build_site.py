@@ -7,15 +7,15 @@ tmp_path, a few seconds; the end-to-end tests, including the bad-input ones, sha
 """
 
 import copy
-import importlib.util
 import json
 import os
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from tools import build_site as bsite
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "tools" / "build_site.py"
@@ -29,17 +29,6 @@ PYTHON_METADATA = {
     "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
     "language_info": {"name": "python"},
 }
-
-
-def _load_module():
-    spec = importlib.util.spec_from_file_location("build_site", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["build_site"] = module  # dataclasses look the module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-bsite = _load_module()
 
 
 def md(text, slide_type=None):

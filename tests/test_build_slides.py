@@ -5,7 +5,6 @@ tmp_path; they need node_modules/, which they get through the build's own `ensur
 (``npm ci`` from package-lock.json when it is missing, as `make slides` does).
 """
 
-import importlib.util
 import json
 import re
 import subprocess
@@ -17,20 +16,11 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
+from tools import build_slides as bs
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "tools" / "build_slides.py"
 NB02 = ROOT / "notebooks" / "02_2d_convolution.ipynb"
-
-
-def _load_module():
-    spec = importlib.util.spec_from_file_location("build_slides", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["build_slides"] = module  # dataclasses look the module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-bs = _load_module()
 
 
 def md(text, slide_type=None):

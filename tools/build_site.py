@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # coursekit, when this file is run as a script from anywhere
 
 from coursekit.files import partial_name, remove_stale_partials  # noqa: E402
+from tools.mathjax import mathjax_dir as local_mathjax  # noqa: E402
 
 SITE_CONFIG = ROOT / "site"  # conf.py and _static/, copied into the staging folder
 DEFAULT_OUT = ROOT / "build" / "site"
@@ -557,17 +558,8 @@ def find_broken_links(site: Path) -> list[Finding]:
 
 
 def mathjax_dir() -> Path:
-    """The MathJax 2.7 folder of the pip package jupyter-server-mathjax; SiteError if not installed."""
-    try:
-        import jupyter_server_mathjax
-    except ImportError:
-        raise SiteError(
-            "jupyter-server-mathjax is not installed (it provides the local MathJax); run `make setup`"
-        ) from None
-    static = Path(jupyter_server_mathjax.__file__).parent / "static"
-    if not (static / "MathJax.js").is_file():
-        raise SiteError(f"{static}: MathJax.js is missing from the jupyter-server-mathjax package")
-    return static
+    """The local MathJax 2.7 folder (jupyter-server-mathjax); SiteError if it is not installed."""
+    return local_mathjax(SiteError, "the site")
 
 
 def lecture_notebooks(folder: Path = ROOT / "notebooks") -> list[Path]:

@@ -56,6 +56,7 @@ if str(ROOT) not in sys.path:  # run as a script (make slides): coursekit from t
     sys.path.insert(0, str(ROOT))
 
 from coursekit.files import atomic_path, partial_name, remove_stale_partials  # noqa: E402
+from tools.mathjax import mathjax_dir  # noqa: E402
 
 DEFAULT_OUT = ROOT / "build" / "slides"
 ASSETS = "_assets"  # the folder under the output folder that the decks point into
@@ -556,19 +557,6 @@ def ensure_node_modules(root: str | os.PathLike = ROOT) -> Path:
     return root / "node_modules"
 
 
-def _mathjax_dir() -> Path:
-    try:
-        import jupyter_server_mathjax
-    except ImportError:
-        raise AssetError(
-            "jupyter-server-mathjax is not installed: the decks' MathJax comes from it (make setup installs it)"
-        ) from None
-    static = Path(jupyter_server_mathjax.__file__).parent / "static"
-    if not (static / "MathJax.js").is_file():
-        raise AssetError(f"{static}: no MathJax.js in jupyter-server-mathjax's copy")
-    return static
-
-
 def _assets_stamp(node_modules: Path, mathjax: Path) -> str:
     """What the asset folder was made from: the package versions and this file's asset list."""
     versions = _installed_versions(node_modules.parent)
@@ -613,7 +601,7 @@ def install_assets(out_dir: Path, node_modules: Path) -> Path:
     static folder) and ``.stamp`` (what they were copied from). Raises AssetError when one is missing
     or a copied style sheet or script would load something from off the machine.
     """
-    mathjax = _mathjax_dir()
+    mathjax = mathjax_dir(AssetError, "the decks")
     stamp = _assets_stamp(node_modules, mathjax)
     target = out_dir / ASSETS
     if (target / ".stamp").is_file() and (target / ".stamp").read_text("utf-8") == stamp:
