@@ -3,6 +3,8 @@
 One concept per module:
 
 - `coursekit.ops`       convolution, padding, stride and pooling from scratch in NumPy
+- `coursekit.layers`    the same layers with a backward pass (NumPy): conv, pooling, ReLU, linear,
+                        softmax and cross-entropy, im2col, gradient checks
 - `coursekit.filters`   named kernels (blur, sharpen, Sobel, …)
 - `coursekit.data`      datasets found in data/, a mirror or online; fast in-memory batches and
                         train/validation/test splits (a package: locations, prepare, datasets, loaders)

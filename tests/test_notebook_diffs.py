@@ -59,7 +59,17 @@ def test_make_test_lints_first():
     lint = recipe("lint")
     assert "ruff check $(LINT_PATHS)" in lint and "ruff format --check $(LINT_PATHS)" in lint
     paths = re.search(r"^LINT_PATHS\s*:?=(.*)$", MAKEFILE, re.M).group(1).split()
-    assert set(paths) == {"coursekit", "tests", "benchmarks", "conftest.py", "notebooks", "solutions"}
+
+    # Every top-level file or folder of the project holding Python or notebooks is linted, and nothing else.
+    def holds_code(entry: Path) -> bool:
+        if entry.is_file():
+            return entry.suffix in (".py", ".ipynb")
+        return any(entry.rglob("*.py")) or any(entry.rglob("*.ipynb"))
+
+    local = {"build", "node_modules", "data"}  # made by make, npm and the data preparation, never committed
+    with_code = {e.name for e in ROOT.iterdir() if not e.name.startswith(".") and e.name not in local and holds_code(e)}
+    assert "tools" in with_code and "browser_tests" in with_code
+    assert set(paths) == with_code
 
 
 def tiny_notebook(markdown: str) -> dict:
