@@ -12,13 +12,15 @@ checkout whether or not the package is installed.
   script's docstring, with ``--json`` defaulting to ``benchmarks/results/<script name>.json``;
 - `machine_record(**extra)`: `coursekit.device.machine()` (CPU, threads, versions) plus `extra`;
 - `format_table(columns, rows)`: fixed-width text table;
-- `write_report(path, report, table)`: print the table, write the JSON atomically, say where.
+- `write_report(path, report, table)`: print the table, write the JSON atomically, say where;
+- `best_ms(functions, repeat, number)`: the fastest call of each function, timed in alternating rounds.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import timeit
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,3 +82,19 @@ def write_report(path: Path, report: dict, table: str | None = None) -> Path:
     write_json(path, report)
     print(f"wrote {shown(path)}")
     return Path(path)
+
+
+def best_ms(functions: dict, repeat: int, number: int) -> dict:
+    """Fastest time of one call of each function, in milliseconds.
+
+    The functions take turns: each round times ``number`` calls of every function, ``repeat``
+    rounds in all. On a shared machine a burst of load then hits both sides alike instead of
+    whichever happened to be measured during it.
+    """
+    for fn in functions.values():
+        fn()  # warm-up: first-call allocations, thread pools
+    best = {name: float("inf") for name in functions}
+    for _ in range(repeat):
+        for name, fn in functions.items():
+            best[name] = min(best[name], timeit.timeit(fn, number=number) / number * 1e3)
+    return best

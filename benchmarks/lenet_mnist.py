@@ -5,7 +5,7 @@ Two pipelines, each run in its own subprocess (so each has its own peak memory):
 1. **coursekit** -- `coursekit.models.LeNet5` (ReLU, max pooling, channels-last weights) trained
    with `coursekit.train.fit` on in-memory uint8 tensors (`coursekit.data.tensor_loaders`), batches
    shifted by up to 1 pixel (`coursekit.augment.FlipCrop` without flips), fused AdamW with a one-cycle
-   learning rate, for each of several seeds -- exactly as notebook 08 trains it.
+   learning rate, for each of several seeds -- exactly as notebook 09 trains it.
 2. **baseline** -- the pytorch/examples ``mnist/main.py`` recipe as published: conv 1->32 3x3,
    conv 32->64 3x3, max-pool 2, dropout 0.25, fc 9216->128, dropout 0.5, fc 128->10,
    log-softmax; Adadelta lr 1.0, StepLR gamma 0.7, batch 64 (test batch 1000), torchvision
@@ -53,7 +53,7 @@ TARGET_SPEEDUP = 15.0
 THRESHOLD = 0.99
 BASELINE_MAX_EPOCHS = 5
 
-# The coursekit recipe: the "cpu" profile of settings("lenet"), which notebook 08 trains with, plus the
+# The coursekit recipe: the "cpu" profile of settings("lenet"), which notebook 09 trains with, plus the
 # one-cycle warm-up fraction that notebook passes to OneCycleLR. Like the notebook, the model is stored
 # channels-last and AdamW runs fused.
 _CPU = settings("lenet", "cpu")

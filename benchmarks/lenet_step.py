@@ -1,6 +1,6 @@
 """What channels-last weights and fused AdamW buy LeNet-5 on a CPU: time per training step.
 
-Notebook 08 and ``benchmarks/lenet_mnist.py`` train LeNet-5 with two settings that change how the
+Notebook 09 and ``benchmarks/lenet_mnist.py`` train LeNet-5 with two settings that change how the
 work is done but not what is computed: the model stored channels-last (NHWC) and AdamW with
 ``fused=True``. This script measures each setting on its own and both together, on the same real
 MNIST batches (shifted by up to 1 pixel, as in training). The four configurations take turns, one

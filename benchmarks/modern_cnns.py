@@ -1,7 +1,7 @@
 """How fast do the course's Fashion-MNIST networks train on this CPU, and how close to its peak?
 
-For each model -- the AlexNet-style and VGG-style networks of notebook 09 and the ResNet of
-notebook 10 -- this script measures
+For each model -- the AlexNet-style and VGG-style networks of notebook 10 and the ResNet of
+notebook 11 -- this script measures
 
 * **images/s** of training (forward + backward + SGD step) on real Fashion-MNIST batches;
 * **achieved GFLOP/s**: 3 x the forward FLOPs per image (counted from the layer shapes by
@@ -85,9 +85,9 @@ def build_resnet():
 MODELS = {
     # name: (builder, channels_last as its notebook trains it, notebook with the committed run,
     #        the label that starts that model's result lines in the notebook's output, "" for none)
-    "AlexNet-small": (build_alexnet, True, "09_alexnet_vgg", "AlexNet-style"),
-    "VGG-small": (build_vgg, True, "09_alexnet_vgg", "VGG-style"),
-    "ResNet.fashion": (build_resnet, True, "10_resnet", ""),
+    "AlexNet-small": (build_alexnet, True, "10_alexnet_vgg", "AlexNet-style"),
+    "VGG-small": (build_vgg, True, "10_alexnet_vgg", "VGG-style"),
+    "ResNet.fashion": (build_resnet, True, "11_resnet", ""),
 }
 
 
@@ -186,7 +186,7 @@ def committed_times(notebook: str, label: str, root: Path = ROOT) -> dict | None
 
 
 def trained_times(model, epochs: int) -> dict:
-    """Train on the full set with notebook 10's recipe (cpu-profile settings of "resnet": SGD + Nesterov,
+    """Train on the full set with notebook 11's recipe (cpu-profile settings of "resnet": SGD + Nesterov,
     one-cycle, flips, label smoothing), validating on the `val_size` images it holds out of the training
     split; cumulative training seconds when each validation-accuracy target is first met, and the
     final test accuracy."""

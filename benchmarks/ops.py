@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import sys
-import timeit
 from pathlib import Path
 
 import numpy as np
@@ -25,27 +24,11 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/common.py, however this file is run
-from common import argument_parser, format_table, machine_record, write_report  # noqa: E402
+from common import argument_parser, best_ms, format_table, machine_record, write_report  # noqa: E402
 
 from coursekit.ops import corr2d_multi  # noqa: E402
 
 TARGET_RATIO = 10.0
-
-
-def best_ms(functions: dict, repeat: int, number: int) -> dict:
-    """Fastest time of one call of each function, in milliseconds.
-
-    The functions take turns: each round times ``number`` calls of every function, ``repeat``
-    rounds in all. On a shared machine a burst of load then hits both sides alike instead of
-    whichever happened to be measured during it.
-    """
-    for fn in functions.values():
-        fn()  # warm-up: first-call allocations, thread pools
-    best = {name: float("inf") for name in functions}
-    for _ in range(repeat):
-        for name, fn in functions.items():
-            best[name] = min(best[name], timeit.timeit(fn, number=number) / number * 1e3)
-    return best
 
 
 def main(argv=None) -> dict:

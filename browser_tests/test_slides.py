@@ -107,7 +107,7 @@ def test_deck(notebook: Path, offline_page):
 
 
 # The screens of 08's exercises: four questions with their check cells, taller than a 1280×720 window.
-TALL_DECK, TALL_SLIDE = "08_lenet_mnist", "Exercises"
+TALL_DECK, TALL_SLIDE = "09_lenet_mnist", "Exercises"
 TALL_JS = """(title) => {
   const headings = [...document.querySelectorAll('.reveal .slides section h2')];
   const heading = headings.find(h => h.textContent.startsWith(title));

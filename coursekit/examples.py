@@ -216,3 +216,20 @@ PADDING_DEMO_IMAGE = _constant(
         [2, 4, 5, 2, 3, 9],
     ]
 )
+
+# The backpropagation notebook's exercise: a 4x4 input seen through a 3x3 kernel (output 2x2) and the
+# gradient arriving from above, small enough to push back by hand. (The course's own numbers, not a seed's.)
+BACKPROP_IMAGE = _constant(
+    [
+        [1, 2, 0, 1],
+        [0, 1, 3, 1],
+        [2, 1, 0, 0],
+        [1, 0, 1, 2],
+    ]
+)
+BACKPROP_UPSTREAM = _constant(
+    [
+        [1, -1],
+        [2, 0],
+    ]
+)

@@ -31,7 +31,7 @@ PROFILES = ("ci", "cpu", "gpu")
 # asserts after training in that profile. No profile holds a time limit: notebooks print how long they
 # trained, and speed is measured by benchmarks/, never asserted.
 SECTIONS: dict[str, dict[str, dict]] = {
-    # 11_transfer_learning. Offline path: a small ResNet pretrained on MNIST digits 0-4
+    # 12_transfer_learning. Offline path: a small ResNet pretrained on MNIST digits 0-4
     # (source), transferred to digits 5-9 with `target_per_class` labels each (same target budget for
     # every strategy); asserts transfer beats scratch by `min_transfer_gain`. ImageNet path (only with
     # weights): ants/bees at 224 px, `imagenet_epochs` per strategy, `min_accuracy` for the pretrained ones.
@@ -118,7 +118,7 @@ SECTIONS: dict[str, dict[str, dict]] = {
             min_shift_advantage=0.50,
         ),
     },
-    # 09_alexnet_vgg: AlexNet-style net (AlexNet.small(width, hidden), BatchNorm) on 28x28 Fashion-MNIST: SGD +
+    # 10_alexnet_vgg: AlexNet-style net (AlexNet.small(width, hidden), BatchNorm) on 28x28 Fashion-MNIST: SGD +
     # Nesterov momentum + weight decay, one-cycle to `lr`, crop (`padding`) + flip augmentation. `aug_*`: the
     # plain vs augmented comparison on `aug_subset` training images for `aug_epochs` (the notebook asserts that
     # augmentation shrinks the train-test gap and reports the test-accuracy change). `test_subset`: evaluate
@@ -170,7 +170,7 @@ SECTIONS: dict[str, dict[str, dict]] = {
             min_accuracy=0.92,
         ),
     },
-    # 09_alexnet_vgg: VGG-style net VGG(config, hidden=hidden, pooled=3, batch_norm=True), the alexnet recipe.
+    # 10_alexnet_vgg: VGG-style net VGG(config, hidden=hidden, pooled=3, batch_norm=True), the alexnet recipe.
     "vgg": {
         "ci": dict(
             epochs=2,
@@ -212,13 +212,13 @@ SECTIONS: dict[str, dict[str, dict]] = {
             min_accuracy=0.94,
         ),
     },
-    # 10_resnet: plain vs residual nets of depth 8 and 32 on a Fashion-MNIST subset (training loss only).
+    # 11_resnet: plain vs residual nets of depth 8 and 32 on a Fashion-MNIST subset (training loss only).
     "degradation": {
         "ci": dict(train_subset=1024, epochs=1, batch_size=128, lr=0.1, max_train_loss=2.5),
         "cpu": dict(train_subset=2048, epochs=6, batch_size=128, lr=0.1, max_train_loss=1.5),
         "gpu": dict(train_subset=None, epochs=10, batch_size=128, lr=0.1, max_train_loss=0.5),
     },
-    # 10_resnet: a small ResNet for 28x28 Fashion-MNIST (SGD + one-cycle). augment: random flips, and random
+    # 11_resnet: a small ResNet for 28x28 Fashion-MNIST (SGD + one-cycle). augment: random flips, and random
     # shifts of up to crop_padding pixels when that is > 0 (coursekit.augment.FlipCrop).
     "resnet": {
         "ci": dict(
@@ -301,6 +301,49 @@ SECTIONS: dict[str, dict[str, dict]] = {
             compare_min_accuracy=0.98,
         ),
     },
+    # 08_backpropagation: a CNN written in NumPy (coursekit.layers: conv 5x5 with `channels` filters -> ReLU ->
+    # max pool 2 -> linear) trained by its own backward pass and plain SGD on an MNIST subset; `min_accuracy`
+    # is its test accuracy. `loop_subset`: training images for the written-out PyTorch loop run beside `fit`.
+    "backprop": {
+        "ci": dict(
+            train_subset=5000,
+            val_size=1000,
+            test_subset=2000,
+            epochs=2,
+            batch_size=64,
+            lr=0.05,
+            channels=8,
+            loop_subset=2000,
+            min_accuracy=0.85,
+        ),
+        "cpu": dict(
+            train_subset=30000,
+            val_size=5000,
+            test_subset=None,
+            epochs=3,
+            batch_size=64,
+            lr=0.05,
+            channels=8,
+            loop_subset=10000,
+            min_accuracy=0.95,
+        ),
+        "gpu": dict(
+            train_subset=None,
+            val_size=5000,
+            test_subset=None,
+            epochs=4,
+            batch_size=64,
+            lr=0.05,
+            channels=8,
+            loop_subset=None,
+            min_accuracy=0.97,
+        ),
+    },
+    # 18_distributed_training and `python -m coursekit.launch` (its defaults): data-parallel training, 1 process
+    # against `nproc` processes on the CPU (gloo; on a machine with several GPUs, one process per GPU) with the
+    # same seed and the same global batch nproc * batch_per_rank; `lr` belongs to that global batch (AdamW,
+    # one-cycle). `model`: "lenet" (MNIST) or "resnet" (ResNet.fashion() on Fashion-MNIST). `min_accuracy`: the
+    # test accuracy both runs must reach; `accuracy_tolerance`: how far their test accuracies may differ (float
 }
 
 

@@ -149,7 +149,7 @@ def test_cpu_path_pieces_of_the_cuda_recipe():
 
 
 def test_channels_last_and_fused_adamw_change_the_speed_not_the_result():
-    """Notebook 08 stores LeNet-5 channels-last and runs AdamW fused: the same training steps as the
+    """Notebook 09 stores LeNet-5 channels-last and runs AdamW fused: the same training steps as the
     plain NCHW model with the for-loop AdamW, up to float rounding."""
     seed_everything(0)
     x, y = torch.randn(64, 1, 28, 28), torch.randint(0, 10, (64,))

@@ -1,4 +1,4 @@
-"""Exercises of notebook 08 (LeNet-5): counting parameters and connections, predicting shapes."""
+"""Exercises of notebook 09 (LeNet-5): counting parameters and connections, predicting shapes."""
 
 from . import exercise
 

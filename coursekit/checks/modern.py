@@ -1,4 +1,4 @@
-"""Exercises of notebook 09 (AlexNet and VGG): shapes, parameter counts, receptive fields."""
+"""Exercises of notebook 10 (AlexNet and VGG): shapes, parameter counts, receptive fields."""
 
 from . import exercise
 

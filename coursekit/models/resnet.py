@@ -227,7 +227,7 @@ class ResNet(nn.Module):
 
     @classmethod
     def fashion(cls, num_classes: int = 10, in_channels: int = 1, residual: bool = True) -> ResNet:
-        """The 28x28 network notebook 10 trains on Fashion-MNIST within minutes on two CPU cores.
+        """The 28x28 network notebook 11 trains on Fashion-MNIST within minutes on two CPU cores.
 
         A 16-channel 3x3 stem at full resolution, then three stages of one basic block each,
         widths 32/64/128, every stage halving the map: 28 -> 14 -> 7 -> 4 (depth 8).
