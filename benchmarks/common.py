@@ -14,12 +14,15 @@ checkout whether or not the package is installed.
 - `format_table(columns, rows)`: fixed-width text table;
 - `write_report(path, report, table)`: print the table, write the JSON atomically, say where;
 - `best_ms(functions, repeat, number)`: the fastest call of each function, timed in alternating rounds.
+- `matmul_peak_gflops()`: the machine's float32 matrix-multiply peak (BLAS matmul, oneDNN 1x1 conv);
+- `training_images_per_second(model, loader, steps)`: images/s of SGD training steps.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 import timeit
 from pathlib import Path
 
@@ -97,4 +100,67 @@ def best_ms(functions: dict, repeat: int, number: int) -> dict:
     for _ in range(repeat):
         for name, fn in functions.items():
             best[name] = min(best[name], timeit.timeit(fn, number=number) / number * 1e3)
+    return best
+
+
+def _best_seconds(fn, repeat: int) -> float:
+    fn()  # warm-up
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def matmul_peak_gflops(n: int = 2048, repeat: int = 5) -> dict:
+    """Best-of-`repeat` float32 GFLOP/s of two large matrix products, and their maximum as "peak".
+
+    "matmul": an n x n ``torch.matmul`` (2 n^3 FLOPs, BLAS); "conv1x1": a 1x1 convolution of a
+    (64, 512, 28, 28) channels-last batch to 512 channels (a GEMM done by oneDNN).
+    """
+    import torch
+    import torch.nn.functional as F
+
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    x = torch.randn(64, 512, 28, 28).contiguous(memory_format=torch.channels_last)
+    w = torch.randn(512, 512, 1, 1)
+    rates = {
+        "matmul": 2 * n**3 / _best_seconds(lambda: torch.matmul(a, b), repeat) / 1e9,
+        "conv1x1": 2 * 64 * 28 * 28 * 512 * 512 / _best_seconds(lambda: F.conv2d(x, w), repeat) / 1e9,
+    }
+    rates["peak"] = max(rates.values())
+    return rates
+
+
+def training_images_per_second(model, loader, steps: int, warmup: int = 2) -> float:
+    """Images/s of SGD training steps on `loader`'s batches (best of two timed rounds)."""
+    import torch
+    import torch.nn.functional as F
+
+    model.train()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    batches = iter(loader)
+
+    def step():
+        nonlocal batches
+        try:
+            x, y = next(batches)
+        except StopIteration:
+            batches = iter(loader)
+            x, y = next(batches)
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return len(y)
+
+    for _ in range(warmup):
+        step()
+    best = 0.0
+    for _ in range(2):
+        start, images = time.perf_counter(), 0
+        for _ in range(steps):
+            images += step()
+        best = max(best, images / (time.perf_counter() - start))
     return best

@@ -26,14 +26,21 @@ from __future__ import annotations
 import json
 import re
 import sys
-import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/common.py, however this file is run
-from common import ROOT, argument_parser, format_table, machine_record, write_report  # noqa: E402
+from common import (  # noqa: E402
+    ROOT,
+    argument_parser,
+    format_table,
+    machine_record,
+    matmul_peak_gflops,
+    training_images_per_second,
+    write_report,
+)
 
 from coursekit.data import tensor_loaders, tensor_splits  # noqa: E402
 from coursekit.models import count_flops, count_parameters  # noqa: E402
@@ -92,65 +99,8 @@ MODELS = {
 
 
 # ---------------------------------------------------------------------------------------------
-# Measurements.
+# Measurements (the timing helpers, matmul_peak_gflops and training_images_per_second, are in common.py).
 # ---------------------------------------------------------------------------------------------
-
-
-def _best_seconds(fn, repeat: int) -> float:
-    fn()  # warm-up
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def matmul_peak_gflops(n: int = 2048, repeat: int = 5) -> dict:
-    """Best-of-`repeat` float32 GFLOP/s of two large matrix products, and their maximum as "peak".
-
-    "matmul": an n x n ``torch.matmul`` (2 n^3 FLOPs, BLAS); "conv1x1": a 1x1 convolution of a
-    (64, 512, 28, 28) channels-last batch to 512 channels (a GEMM done by oneDNN).
-    """
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    x = torch.randn(64, 512, 28, 28).contiguous(memory_format=torch.channels_last)
-    w = torch.randn(512, 512, 1, 1)
-    rates = {
-        "matmul": 2 * n**3 / _best_seconds(lambda: torch.matmul(a, b), repeat) / 1e9,
-        "conv1x1": 2 * 64 * 28 * 28 * 512 * 512 / _best_seconds(lambda: F.conv2d(x, w), repeat) / 1e9,
-    }
-    rates["peak"] = max(rates.values())
-    return rates
-
-
-def training_images_per_second(model, loader, steps: int, warmup: int = 2) -> float:
-    """Images/s of SGD training steps on `loader`'s batches (best of two timed rounds)."""
-    model.train()
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    batches = iter(loader)
-
-    def step():
-        nonlocal batches
-        try:
-            x, y = next(batches)
-        except StopIteration:
-            batches = iter(loader)
-            x, y = next(batches)
-        loss = F.cross_entropy(model(x), y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        return len(y)
-
-    for _ in range(warmup):
-        step()
-    best = 0.0
-    for _ in range(2):
-        start, images = time.perf_counter(), 0
-        for _ in range(steps):
-            images += step()
-        best = max(best, images / (time.perf_counter() - start))
-    return best
 
 
 _TIME_TO = re.compile(r"time to (\d+(?:\.\d+)?)%: (\d+(?:\.\d+)?) s \(epoch (\d+)\)")

@@ -17,6 +17,7 @@ One concept per module:
 - `coursekit.augment`   batch augmentation on the device
 - `coursekit.train`     `fit`, `evaluate` and `predict`
 - `coursekit.callbacks` what `fit` can be extended with: progress bar, live plot, keep-best, ...
+- `coursekit.race`      the architecture race: small networks trained on one recipe, measured side by side
 - `coursekit.metrics`   accuracy and the confusion matrix
 - `coursekit.viz`       image grids, signed matrices, confusion matrices and training curves
 - `coursekit.widgets`   interactive explorers for the notebooks

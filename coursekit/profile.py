@@ -31,7 +31,7 @@ PROFILES = ("ci", "cpu", "gpu")
 # asserts after training in that profile. No profile holds a time limit: notebooks print how long they
 # trained, and speed is measured by benchmarks/, never asserted.
 SECTIONS: dict[str, dict[str, dict]] = {
-    # 12_transfer_learning. Offline path: a small ResNet pretrained on MNIST digits 0-4
+    # 13_transfer_learning. Offline path: a small ResNet pretrained on MNIST digits 0-4
     # (source), transferred to digits 5-9 with `target_per_class` labels each (same target budget for
     # every strategy); asserts transfer beats scratch by `min_transfer_gain`. ImageNet path (only with
     # weights): ants/bees at 224 px, `imagenet_epochs` per strategy, `min_accuracy` for the pretrained ones.
@@ -339,11 +339,51 @@ SECTIONS: dict[str, dict[str, dict]] = {
             min_accuracy=0.97,
         ),
     },
-    # 18_distributed_training and `python -m coursekit.launch` (its defaults): data-parallel training, 1 process
-    # against `nproc` processes on the CPU (gloo; on a machine with several GPUs, one process per GPU) with the
-    # same seed and the same global batch nproc * batch_per_rank; `lr` belongs to that global batch (AdamW,
-    # one-cycle). `model`: "lenet" (MNIST) or "resnet" (ResNet.fashion() on Fashion-MNIST). `min_accuracy`: the
-    # test accuracy both runs must reach; `accuracy_tolerance`: how far their test accuracies may differ (float
+    # 12_architectures: the race of six small networks on Fashion-MNIST (coursekit.race: `widths` per racer, roughly
+    # matched parameter counts), each trained with AdamW + one-cycle to `lr` for `epochs` on `train_subset` images
+    # (no augmentation), once per seed in `seeds`; `min_accuracy`: the test accuracy every run must reach.
+    "architectures": {
+        "ci": dict(
+            widths={"plain CNN": 16, "NiN": 18, "Inception": 12, "MobileNetV2": 24, "ResNet": 16, "SE-ResNet": 16},
+            train_subset=4000,
+            val_size=1000,
+            test_subset=1000,
+            epochs=1,
+            batch_size=64,  # 63 steps: enough for BatchNorm's running statistics to settle (128 left MobileNetV2 at chance)
+            lr=4e-3,
+            weight_decay=1e-4,
+            channels_last=True,
+            seeds=(0,),
+            min_accuracy=0.6,
+        ),
+        "cpu": dict(
+            widths={"plain CNN": 16, "NiN": 18, "Inception": 12, "MobileNetV2": 24, "ResNet": 16, "SE-ResNet": 16},
+            train_subset=8000,
+            val_size=2000,
+            test_subset=None,
+            epochs=3,
+            batch_size=128,
+            lr=4e-3,
+            weight_decay=1e-4,
+            channels_last=True,
+            seeds=(0, 1, 2),
+            min_accuracy=0.78,
+        ),
+        "gpu": dict(
+            widths={"plain CNN": 32, "NiN": 36, "Inception": 24, "MobileNetV2": 48, "ResNet": 32, "SE-ResNet": 32},
+            train_subset=None,
+            val_size=5000,
+            test_subset=None,
+            epochs=15,
+            batch_size=256,
+            lr=4e-3,
+            weight_decay=1e-4,
+            channels_last=True,
+            seeds=(0, 1, 2, 3, 4),
+            min_accuracy=0.90,
+        ),
+    },
+    # (new lesson sections go above this line)
 }
 
 

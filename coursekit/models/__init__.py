@@ -6,6 +6,10 @@
 - `vgg`        VGG from a block configuration (Simonyan & Zisserman 2015)
 - `resnet`     residual and bottleneck blocks, ResNet (He et al. 2016)
 - `densenet`   dense blocks and transitions (Huang et al. 2017)
+- `nin`        Network in Network: `nin_block`, `NiN`, the 1x1-conv + global-average-pool head (Lin et al. 2013)
+- `inception`  the `Inception` block and `GoogLeNet`, with auxiliary classifiers (Szegedy et al. 2015)
+- `mobilenet`  `DepthwiseSeparable`, `InvertedResidual`, `MobileNetV2` (Howard et al. 2017, Sandler et al. 2018)
+- `senet`      squeeze-and-excitation: `SEBlock`, `SEResidualBlock`, `SEResNet` (Hu et al. 2018)
 - `imagenet`   `pretrained()`: torchvision's ImageNet models, loaded safely and offline-aware
 - `transfer`   a new head, a frozen backbone, two learning rates: `replace_head`, `freeze_backbone`,
                `keep_frozen_bn`, `backbone_and_head`
@@ -45,6 +49,20 @@ _WHERE = {
     "backbone_and_head": "transfer",
     "summary": "table",
     "count_parameters": "table",
+    "nin_block": "nin",
+    "NiN": "nin",
+    "gap_head": "nin",
+    "Inception": "inception",
+    "InceptionAux": "inception",
+    "GoogLeNet": "inception",
+    "depthwise_conv": "mobilenet",
+    "DepthwiseSeparable": "mobilenet",
+    "InvertedResidual": "mobilenet",
+    "MobileNetV2": "mobilenet",
+    "SEBlock": "senet",
+    "SEResidualBlock": "senet",
+    "SEResNet": "senet",
+    # (new entries go above this line)
 }
 
 
