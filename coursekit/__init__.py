@@ -17,8 +17,18 @@ One concept per module:
 - `coursekit.augment`   batch augmentation on the device
 - `coursekit.train`     `fit`, `evaluate` and `predict`
 - `coursekit.callbacks` what `fit` can be extended with: progress bar, live plot, keep-best, ...
+- `coursekit.distributed` data-parallel training with torch.distributed: the process group from
+                        torchrun's environment, DDP, a loader sharded by rank, numbers summed over
+                        ranks, checkpoints from rank 0, and the arithmetic of how it scales
+- `coursekit.launch`    the data-parallel training script: ``torchrun --nproc-per-node=N -m coursekit.launch``
 - `coursekit.race`      the architecture race: small networks trained on one recipe, measured side by side
-- `coursekit.metrics`   accuracy and the confusion matrix
+- `coursekit.metrics`   accuracy and the confusion matrix; mean IoU of segmentations; ROC curve, AUC and
+                        verification pairs
+- `coursekit.boxes`     boxes: IoU, non-maximum suppression, mAP, the YOLO-style grid encoding
+- `coursekit.losses`    losses torch does not have: detection, contrastive and triplet mining, Gram/style/content
+- `coursekit.style`     texture synthesis and style transfer: random and VGG feature extractors, image optimisation
+- `coursekit.explain`   what a trained CNN responds to and where it looks: receptive fields, top patches,
+                        saliency, Grad-CAM, occlusion
 - `coursekit.viz`       image grids, signed matrices, confusion matrices and training curves
 - `coursekit.widgets`   interactive explorers for the notebooks
 - `coursekit.checks`    self-checks for the exercises (instructor solutions in solutions/)

@@ -66,9 +66,10 @@ class Run:
     `val_loader` (or None), `loss_fn`, `dtype` (the autocast dtype; float32 means no autocast),
     `n_batches` (``len(train_loader)``, or None when the loader has no length).
     Updated as training goes: `epoch` (1-based; 0 before the first), `batch` (0-based index in the
-    epoch), and after each step `x` (B, ...) and `y` (B,) (the batch on `device`), `logits` (B, K)
-    and `loss` (the batch's mean loss, a detached scalar tensor: call ``.item()`` only when you need
-    the number, since it waits for the device). `stopped` is True once a callback raised CancelFit.
+    epoch), and after each step `x` (B, ...) and `y` (the batch on `device`: class labels (B,), or any
+    target (B, ...) when fit runs with ``accuracy=False``), `logits` (the model's output: (B, K) for a
+    classifier) and `loss` (the batch's mean loss, a detached scalar tensor: call ``.item()`` only when
+    you need the number, since it waits for the device). `stopped` is True once a callback raised CancelFit.
     """
 
     model: torch.nn.Module

@@ -339,6 +339,168 @@ SECTIONS: dict[str, dict[str, dict]] = {
             min_accuracy=0.97,
         ),
     },
+    # 17_distributed_training and `python -m coursekit.launch` (its defaults): data-parallel training, 1 process
+    # against `nproc` processes on the CPU (gloo; on a machine with several GPUs, one process per GPU) with the
+    # same seed and the same global batch nproc * batch_per_rank; `lr` belongs to that global batch (AdamW,
+    # one-cycle). `model`: "lenet" (MNIST) or "resnet" (ResNet.fashion() on Fashion-MNIST). `min_accuracy`: the
+    # test accuracy both runs must reach; `accuracy_tolerance`: how far their test accuracies may differ (float
+    # rounding only for "lenet"; for "resnet" also batch norm's per-rank statistics).
+    "distributed": {
+        "ci": dict(
+            model="lenet",
+            train_subset=8192,
+            val_size=1000,
+            test_subset=1000,
+            epochs=2,
+            nproc=2,
+            batch_per_rank=64,
+            lr=8e-3,
+            weight_decay=1e-4,
+            min_accuracy=0.9,
+            accuracy_tolerance=0.01,
+        ),
+        "cpu": dict(
+            model="lenet",
+            train_subset=None,
+            val_size=5000,
+            test_subset=None,
+            epochs=3,
+            nproc=2,
+            batch_per_rank=64,
+            lr=6e-3,
+            weight_decay=1e-4,
+            min_accuracy=0.985,
+            accuracy_tolerance=0.01,
+        ),
+        "gpu": dict(
+            model="resnet",
+            train_subset=None,
+            val_size=5000,
+            test_subset=None,
+            epochs=5,
+            nproc=2,
+            batch_per_rank=128,
+            lr=4e-3,
+            weight_decay=1e-4,
+            min_accuracy=0.9,
+            accuracy_tolerance=0.015,
+        ),
+    },
+    # 16_verification_and_style, part 1: an EmbeddingNet(dim, width) trained with the batch-hard triplet loss
+    # (`margin`, Adam at `lr`) on the Fashion-MNIST `train_classes` of the training split (2,000 held out to
+    # watch the loss; `train_subset` of the other 34,000, None: all), then verifying `n_pairs` balanced pairs
+    # of the `heldout_classes` -- never seen in training -- of the test split. Asserts ROC AUC >= `min_auc` and
+    # >= the raw-pixel AUC + `min_auc_gain`; test accuracy >= `min_verification_accuracy` at the threshold
+    # chosen on validation pairs (unseen classes, training split); retrieval precision@5 >=
+    # `min_precision_at_5` (chance: about 0.25).
+    "verification": {
+        "ci": dict(
+            train_classes=(0, 1, 2, 3, 4, 5),
+            heldout_classes=(6, 7, 8, 9),
+            train_subset=12_000,
+            epochs=2,
+            batch_size=128,
+            lr=3e-3,
+            width=8,
+            dim=32,
+            margin=0.2,
+            n_pairs=2000,
+            min_auc=0.85,
+            min_verification_accuracy=0.75,
+            min_auc_gain=0.04,
+            min_precision_at_5=0.6,
+        ),
+        "cpu": dict(
+            train_classes=(0, 1, 2, 3, 4, 5),
+            heldout_classes=(6, 7, 8, 9),
+            train_subset=None,
+            epochs=2,
+            batch_size=128,
+            lr=3e-3,
+            width=8,
+            dim=32,
+            margin=0.2,
+            n_pairs=6000,
+            min_auc=0.88,
+            min_verification_accuracy=0.80,
+            min_auc_gain=0.08,
+            min_precision_at_5=0.7,
+        ),
+        "gpu": dict(
+            train_classes=(0, 1, 2, 3, 4, 5),
+            heldout_classes=(6, 7, 8, 9),
+            train_subset=None,
+            epochs=10,
+            batch_size=256,
+            lr=3e-3,
+            width=32,
+            dim=64,
+            margin=0.2,
+            n_pairs=20_000,
+            min_auc=0.92,
+            min_verification_accuracy=0.85,
+            min_auc_gain=0.10,
+            min_precision_at_5=0.75,
+        ),
+    },
+    # 16_verification_and_style, part 2: optimise an image. Offline path: `coursekit.style.RandomFeatures`
+    # (`channels` random filters per kernel size, default sizes 1-15); a texture of `texture_size` pixels from
+    # noise, `steps` L-BFGS steps, asserts final Gram loss <= `max_texture_ratio` x initial; style transfer on
+    # an ants/bees photo of `transfer_size` pixels: content = the `content_layer` maps averaged over
+    # `content_pool` x `content_pool` blocks, loss = content + `style_weight` x style, asserts the style part
+    # falls to <= `max_transfer_ratio` of its start. VGG path (only with ImageNet VGG-19 weights, fetched only
+    # if `vgg_download`): Gatys et al.'s layers at `vgg_size` pixels, `vgg_steps` steps, `vgg_style_weight`,
+    # the same kind of assertion with `max_vgg_ratio`.
+    "style": {
+        "ci": dict(
+            texture_size=64,
+            transfer_size=64,
+            channels=64,
+            steps=60,
+            content_layer="k15",
+            content_pool=4,
+            style_weight=5.0,
+            max_texture_ratio=0.05,
+            max_transfer_ratio=0.3,
+            vgg_download=False,
+            vgg_size=128,
+            vgg_steps=30,
+            vgg_style_weight=10.0,
+            max_vgg_ratio=0.5,
+        ),
+        "cpu": dict(
+            texture_size=128,
+            transfer_size=128,
+            channels=64,
+            steps=200,
+            content_layer="k15",
+            content_pool=4,
+            style_weight=5.0,
+            max_texture_ratio=0.02,
+            max_transfer_ratio=0.2,
+            vgg_download=True,
+            vgg_size=224,
+            vgg_steps=150,
+            vgg_style_weight=10.0,
+            max_vgg_ratio=0.2,
+        ),
+        "gpu": dict(
+            texture_size=256,
+            transfer_size=256,
+            channels=128,
+            steps=500,
+            content_layer="k15",
+            content_pool=4,
+            style_weight=5.0,
+            max_texture_ratio=0.02,
+            max_transfer_ratio=0.2,
+            vgg_download=True,
+            vgg_size=384,
+            vgg_steps=300,
+            vgg_style_weight=10.0,
+            max_vgg_ratio=0.2,
+        ),
+    },
     # 12_architectures: the race of six small networks on Fashion-MNIST (coursekit.race: `widths` per racer, roughly
     # matched parameter counts), each trained with AdamW + one-cycle to `lr` for `epochs` on `train_subset` images
     # (no augmentation), once per seed in `seeds`; `min_accuracy`: the test accuracy every run must reach.
@@ -382,6 +544,115 @@ SECTIONS: dict[str, dict[str, dict]] = {
             seeds=(0, 1, 2, 3, 4),
             min_accuracy=0.90,
         ),
+    },
+    # 14_what_cnns_learn: LeNet-5 on MNIST (notebook 09's checkpoint when present, else `lenet_epochs` on
+    # `lenet_subset` digits) and ResNet.fashion() on Fashion-MNIST (SGD + one-cycle, the 11_resnet recipe without
+    # augmentation; reused from data/checkpoints/resnet_fashion.pt when saved in the same profile). `patch_images`:
+    # test images searched for the top patches (None: all), `patch_k` per channel; `min_purity_gain`: how much more
+    # often a channel's top images share one class at the last stage than at the stem. `sanity_images`: images of
+    # the randomisation check, `max_random_similarity`: the largest mean rank correlation allowed between the trained
+    # and the fully randomised Grad-CAM. Canvases: one Fashion-MNIST item on a `canvas_size` canvas
+    # (coursekit.data.scenes), a fully convolutional ResNet with `canvas_widths` and a global-average-pool head;
+    # `min_box_gain`: how much more Grad-CAM mass the trained net puts in the item's box than the untrained one.
+    # Keep every width >= 16: channels-last training of a strided 1x1 convolution on fewer than 16 channels crashes
+    # the CPU backend of torch 2.14 (oneDNN, uxlfoundation/oneDNN#6035).
+    "explain": {
+        "ci": dict(
+            lenet_epochs=1,
+            lenet_subset=12000,
+            lenet_min_accuracy=0.9,
+            epochs=1,
+            train_subset=4096,
+            val_size=2000,
+            test_subset=2000,
+            batch_size=128,
+            lr=0.1,
+            min_accuracy=0.6,
+            patch_images=2000,
+            patch_k=8,
+            min_purity_gain=0.0,
+            sanity_images=32,
+            max_random_similarity=0.5,
+            canvas_size=56,
+            canvas_train=4000,
+            canvas_test=500,
+            canvas_widths=(16, 32, 64),
+            canvas_epochs=2,
+            canvas_lr=0.1,
+            min_canvas_accuracy=0.3,
+            min_box_gain=0.02,
+        ),
+        "cpu": dict(
+            lenet_epochs=2,
+            lenet_subset=None,
+            lenet_min_accuracy=0.98,
+            epochs=3,
+            train_subset=None,
+            val_size=5000,
+            test_subset=None,
+            batch_size=256,
+            lr=0.2,
+            min_accuracy=0.88,
+            patch_images=None,
+            patch_k=8,
+            min_purity_gain=0.15,
+            sanity_images=64,
+            max_random_similarity=0.5,
+            canvas_size=56,
+            canvas_train=20000,
+            canvas_test=2000,
+            canvas_widths=(16, 32, 64),
+            canvas_epochs=4,
+            canvas_lr=0.1,
+            min_canvas_accuracy=0.75,
+            min_box_gain=0.15,
+        ),
+        "gpu": dict(
+            lenet_epochs=4,
+            lenet_subset=None,
+            lenet_min_accuracy=0.99,
+            epochs=12,
+            train_subset=None,
+            val_size=5000,
+            test_subset=None,
+            batch_size=256,
+            lr=0.2,
+            min_accuracy=0.92,
+            patch_images=None,
+            patch_k=8,
+            min_purity_gain=0.15,
+            sanity_images=128,
+            max_random_similarity=0.5,
+            canvas_size=56,
+            canvas_train=50000,
+            canvas_test=5000,
+            canvas_widths=(32, 64, 128),
+            canvas_epochs=10,
+            canvas_lr=0.1,
+            min_canvas_accuracy=0.88,
+            min_box_gain=0.2,
+        ),
+    },
+    # 15_detection_and_segmentation: a YOLO-style GridDetector on synthetic scenes (coursekit.data.scenes: 1-4
+    # MNIST digits, scale 1-2, on a `size` x `size` canvas; training scenes from the MNIST training split, the
+    # `test_scenes` held-out scenes from its test split). AdamW + one-cycle to `lr`, no validation split
+    # (nothing is chosen during training). `min_map`: mAP@0.5 (PASCAL VOC all-point AP, mean over the ten
+    # digits) on the held-out scenes. Measured on 2 cores: ci 6.8 s of training (mAP 0.66), cpu 124 s (0.97).
+    "detection": {
+        "ci": dict(train_scenes=1200, test_scenes=200, size=96, epochs=4, batch_size=32, lr=3e-3, min_map=0.4),
+        "cpu": dict(train_scenes=8000, test_scenes=1000, size=96, epochs=12, batch_size=32, lr=3e-3, min_map=0.9),
+        "gpu": dict(train_scenes=20000, test_scenes=2000, size=96, epochs=30, batch_size=64, lr=3e-3, min_map=0.9),
+    },
+    # 15_detection_and_segmentation: a small UNet on the first `train_scenes` of the detection section's training
+    # scenes (per-pixel labels: 0 background, digit + 1) and the first `test_scenes` of its held-out scenes.
+    # `min_miou`: mean over the 11 classes (background and ten digits) of IoU = TP / (TP + FP + FN), pixels pooled
+    # over the held-out scenes (coursekit.metrics.segmentation_iou). Measured on 2 cores: ci 14 s of training
+    # (mean IoU 0.20), cpu 161 s (0.86 on 500 held-out scenes). The untrained UNet predicts background
+    # everywhere: mean IoU about 0.93 / 11 = 0.08, so ci's 0.15 already needs digits found.
+    "segmentation": {
+        "ci": dict(train_scenes=600, test_scenes=200, epochs=3, batch_size=8, lr=5e-3, min_miou=0.15),
+        "cpu": dict(train_scenes=4000, test_scenes=1000, epochs=6, batch_size=16, lr=1e-2, min_miou=0.8),
+        "gpu": dict(train_scenes=12000, test_scenes=2000, epochs=20, batch_size=32, lr=1e-2, min_miou=0.85),
     },
     # (new lesson sections go above this line)
 }

@@ -11,6 +11,12 @@ stays in float32, where autocast would only slow it down (`autocast_dtype`).
 
 `evaluate` gives mean loss and accuracy, `predict` the predicted and true classes of a loader.
 Importing this module imports no plotting library.
+
+Data-parallel training (`coursekit.distributed`): given a model wrapped in DistributedDataParallel,
+`fit` and `evaluate` sum their loss, accuracy and sample counts over the ranks, so that every rank
+reports the numbers of the whole batch, split or epoch; only rank 0 adds the progress bar and the
+live figure. Every rank must then call them together (each on its shard); to evaluate on one rank
+alone, pass the plain model, ``model.module``.
 """
 
 from __future__ import annotations
@@ -172,8 +178,15 @@ def _check_loss_fn(loss_fn, where: str) -> None:
         )
 
 
-def _unpack(batch, name: str, index: int):
-    """(inputs, labels) of one batch, or a TypeError/ValueError saying what the loader yields instead."""
+def _check_flag(value, name: str, where: str) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"{where}: {name} must be True or False, got {_describe(value)}")
+
+
+def _unpack(batch, name: str, index: int, classes: bool = True):
+    """(inputs, labels) of one batch, or a TypeError/ValueError saying what the loader yields instead.
+
+    `classes`: the labels must be class indices (B,); otherwise any tensor (B, ...) (fit's accuracy=False)."""
     if not isinstance(batch, (tuple, list)) or len(batch) != 2:
         raise TypeError(f"{name} must yield (inputs, labels) pairs; batch {index} is {_describe(batch)}")
     x, y = batch
@@ -182,11 +195,13 @@ def _unpack(batch, name: str, index: int):
             f"{name} batch {index}: inputs and labels must be torch tensors, got "
             f"{_describe(x)} and {_describe(y)}; convert them with torch.as_tensor"
         )
-    if y.ndim != 1 or y.dtype.is_floating_point or y.dtype == torch.bool or y.is_complex():
+    if classes and (y.ndim != 1 or y.dtype.is_floating_point or y.dtype == torch.bool or y.is_complex()):
         raise ValueError(
             f"{name} batch {index}: labels must be integer class indices of shape (B,), "
             f"got {y.dtype} of shape {tuple(y.shape)}"
         )
+    if y.ndim == 0:
+        raise ValueError(f"{name} batch {index}: labels must have a batch dimension (B, ...), got a scalar")
     if len(x) != len(y):
         raise ValueError(f"{name} batch {index}: {len(x)} inputs but {len(y)} labels")
     return x, y
@@ -197,7 +212,8 @@ def _check_logits(logits, y: torch.Tensor, name: str, index: int, check_labels: 
         shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
         raise ValueError(
             f"the model must return logits of shape (B, num_classes) = ({len(y)}, K); "
-            f"on {name} batch {index} it returned {shape}"
+            f"on {name} batch {index} it returned {shape} (for outputs that are not class logits, "
+            f"such as a detector's grid or per-pixel logits, pass accuracy=False)"
         )
     if check_labels and len(y):  # once per call: one synchronisation, and a clear message instead of a
         low, high = int(y.min()), int(y.max())  # CUDA device-side assert
@@ -228,9 +244,11 @@ def _losses(loss_fn, logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tenso
 
 
 def _summed_loss(loss_fn, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """The batch's summed loss; exact (reduction='sum') for F.cross_entropy / F.nll_loss and partials of them."""
+    """The batch's summed loss; exact (reduction='sum') for F.cross_entropy / F.nll_loss and partials of them.
+
+    Only for labels (B,): with per-pixel labels (B, H, W) reduction='sum' would add up pixels, not samples."""
     func = loss_fn.func if isinstance(loss_fn, functools.partial) else loss_fn
-    if func in (F.cross_entropy, F.nll_loss) and "reduction" not in getattr(loss_fn, "keywords", {}):
+    if func in (F.cross_entropy, F.nll_loss) and "reduction" not in getattr(loss_fn, "keywords", {}) and y.ndim == 1:
         return loss_fn(logits, y, reduction="sum")
     return _losses(loss_fn, logits, y)[1]
 
@@ -280,8 +298,10 @@ def _check_fit_args(model, epochs, optimizer, scheduler, loss_fn, progress, live
             )
 
 
-def _callback_list(callbacks, progress: bool, live: bool) -> list[Callback]:
-    """The default callbacks (progress bar, live figure) first, then the caller's, in order."""
+def _callback_list(callbacks, progress: bool, live: bool, main: bool = True) -> list[Callback]:
+    """The default callbacks (progress bar, live figure) first, then the caller's, in order.
+
+    `main`: False on the ranks of a data-parallel run other than 0, which show neither default."""
     if isinstance(callbacks, Callback):
         callbacks = [callbacks]
     if callbacks is None or isinstance(callbacks, (str, bytes, type)) or not hasattr(callbacks, "__iter__"):
@@ -296,9 +316,9 @@ def _callback_list(callbacks, progress: bool, live: bool) -> list[Callback]:
                 f"subclass Callback and override the events you need"
             )
     defaults = []
-    if progress and not any(isinstance(cb, ProgressBar) for cb in callbacks):
+    if progress and main and not any(isinstance(cb, ProgressBar) for cb in callbacks):
         defaults.append(ProgressBar())
-    if live and not any(isinstance(cb, LivePlot) for cb in callbacks):
+    if live and main and not any(isinstance(cb, LivePlot) for cb in callbacks):
         defaults.append(LivePlot())
     return defaults + callbacks
 
@@ -323,49 +343,82 @@ def _eval_device(model: nn.Module, device) -> torch.device:
     return resolve_device(device)
 
 
+def _process_group(model: nn.Module):
+    """The process group of a DistributedDataParallel `model` (its metrics are summed over it), else None."""
+    if isinstance(model, nn.parallel.DistributedDataParallel):
+        return model.process_group
+    return None
+
+
+def _is_main(model: nn.Module) -> bool:
+    """False on every rank but 0 of a DDP `model` (they train silently); True for any other model."""
+    return _process_group(model) is None or torch.distributed.get_rank() == 0
+
+
+def _sum_over_ranks(model: nn.Module, device: torch.device, *values) -> list[float]:
+    """`values` (numbers or 0-d tensors) as floats, summed over the ranks of a DDP `model` with one
+    all-reduce (in float64, on `device`: NCCL reduces on the GPU); unchanged for any other model."""
+    group = _process_group(model)
+    numbers_ = [float(v) for v in values]
+    if group is None:
+        return numbers_
+    total = torch.tensor(numbers_, dtype=torch.float64, device=device)
+    torch.distributed.all_reduce(total, group=group)
+    return total.tolist()
+
+
 # ----------------------------------------------------------------------------------------- loops
 
 
-def _evaluate(model, loader, device, loss_fn, dtype, name: str) -> tuple[float, float]:
+def _evaluate(model, loader, device, loss_fn, dtype, name: str, accuracy: bool = True) -> tuple[float, float | None]:
     was_training = model.training
     model.eval()
     total_loss, correct, count = 0.0, 0, 0
     try:
         with torch.no_grad():
             for i, batch in enumerate(loader):
-                x, y = _unpack(batch, name, i)
+                x, y = _unpack(batch, name, i, accuracy)
                 x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
                 with _autocast(device, dtype):
                     logits = model(x)
-                _check_logits(logits, y, name, i, check_labels=i == 0)
+                if accuracy:
+                    _check_logits(logits, y, name, i, check_labels=i == 0)
                 total_loss += _summed_loss(loss_fn, logits.float(), y).item()
-                correct += (logits.argmax(1) == y).sum().item()
+                if accuracy:
+                    correct += (logits.argmax(1) == y).sum().item()
                 count += len(y)
     finally:
         model.train(was_training)
+    total_loss, correct, count = _sum_over_ranks(model, device, total_loss, correct, count)
     if count == 0:
         raise ValueError(
             f"{name} yielded no batches; check the dataset size and batch_size -- and pass a list "
             f"or a loader, not a generator, which is used up after one pass"
         )
-    return total_loss / count, correct / count
+    return total_loss / count, (correct / count if accuracy else None)
 
 
 def evaluate(
-    model: torch.nn.Module, loader, device: torch.device | str | None = None, loss_fn=F.cross_entropy
-) -> tuple[float, float]:
+    model: torch.nn.Module,
+    loader,
+    device: torch.device | str | None = None,
+    loss_fn=F.cross_entropy,
+    accuracy: bool = True,
+) -> tuple[float, float | None]:
     """Mean loss and accuracy of `model` over `loader` (batches of (B, …) inputs and (B,) int labels).
 
     `device` (str or torch.device; default: where the model's parameters are) is where the batches go;
     the model is moved there. `loss_fn` is a function like F.cross_entropy or a module like
     nn.CrossEntropyLoss(label_smoothing=0.1). Returns (mean loss per sample, fraction correct).
+    ``accuracy=False``: labels of any shape (B, ...) that `loss_fn` accepts; returns (mean loss, None).
     """
     _check_model(model, "evaluate()")
+    _check_flag(accuracy, "accuracy", "evaluate()")
     _check_loader(loader, "loader", "evaluate()")
     _check_loss_fn(loss_fn, "evaluate()")
     device = _eval_device(model, device)
     model.to(device)
-    return _evaluate(model, loader, device, loss_fn, autocast_dtype(device), "loader")
+    return _evaluate(model, loader, device, loss_fn, autocast_dtype(device), "loader", accuracy)
 
 
 def predict(
@@ -401,8 +454,8 @@ def predict(
     return torch.cat(preds).cpu().long(), torch.cat([t.cpu() for t in labels]).long()
 
 
-def _check_finite(loss_sum: torch.Tensor, count: int, run: Run, where: str) -> float:
-    value = loss_sum.item() / count
+def _check_finite(loss_sum: torch.Tensor | float, count: int | float, run: Run, where: str) -> float:
+    value = float(loss_sum) / count
     if not math.isfinite(value):
         lr = run.optimizer.param_groups[0].get("lr", "?")
         raise FloatingPointError(
@@ -413,20 +466,23 @@ def _check_finite(loss_sum: torch.Tensor, count: int, run: Run, where: str) -> f
     return value
 
 
-def _train_epoch(run: Run, callbacks, scaler, per_batch: bool, clip_grad_norm) -> tuple[float, float, int]:
-    """One pass over the training loader; returns (mean loss, accuracy, samples)."""
+def _train_epoch(
+    run: Run, callbacks, scaler, per_batch: bool, clip_grad_norm, accuracy: bool = True
+) -> tuple[float, float | None, int]:
+    """One pass over the training loader; returns (mean loss, accuracy (None without), samples)."""
     model, optimizer, device = run.model, run.optimizer, run.device
     model.train()
     loss_sum = torch.zeros((), device=device)  # summed on the device: no sync per batch
     correct = torch.zeros((), device=device, dtype=torch.long)
     count = 0
     for i, batch in enumerate(run.train_loader):
-        x, y = _unpack(batch, "train_loader", i)
+        x, y = _unpack(batch, "train_loader", i, accuracy)
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         run.batch, run.x, run.y = i, x, y
         with _autocast(device, run.dtype):
             logits = model(x)
-            _check_logits(logits, y, "train_loader", i, check_labels=run.epoch == 1 and i == 0)
+            if accuracy:
+                _check_logits(logits, y, "train_loader", i, check_labels=run.epoch == 1 and i == 0)
             loss, batch_sum = _losses(run.loss_fn, logits, y)
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
@@ -438,12 +494,13 @@ def _train_epoch(run: Run, callbacks, scaler, per_batch: bool, clip_grad_norm) -
         if per_batch:
             run.scheduler.step()
         loss_sum += batch_sum.detach().float()
-        correct += (logits.detach().argmax(1) == y).sum()
+        if accuracy:
+            correct += (logits.detach().argmax(1) == y).sum()
         count += len(y)
         run.logits, run.loss = logits.detach(), loss.detach()
         _emit(callbacks, "after_batch", run)
-        if (i + 1) % CHECK_EVERY == 0:
-            _check_finite(loss_sum, count, run, f"after {i + 1} batches")
+        if (i + 1) % CHECK_EVERY == 0:  # on a DDP model all ranks check the same summed loss, together
+            _check_finite(*_sum_over_ranks(model, device, loss_sum, count), run, f"after {i + 1} batches")
     if count == 0:
         hint = (
             " -- a generator is used up after one pass: pass a list, a DataLoader or a TensorLoader"
@@ -451,8 +508,9 @@ def _train_epoch(run: Run, callbacks, scaler, per_batch: bool, clip_grad_norm) -
             else "; check the dataset size and batch_size"
         )
         raise ValueError(f"train_loader yielded no batches in epoch {run.epoch}{hint}")
+    loss_sum, correct, count = _sum_over_ranks(model, device, loss_sum, correct, count)
     train_loss = _check_finite(loss_sum, count, run, "at its end")
-    return train_loss, correct.item() / count, count
+    return train_loss, (correct / count if accuracy else None), int(count)
 
 
 def fit(
@@ -468,6 +526,7 @@ def fit(
     live: bool | None = None,
     callbacks=(),
     clip_grad_norm: float | None = None,
+    accuracy: bool = True,
 ) -> History:
     """Train `model` for `epochs` passes over `train_loader`; evaluate on `val_loader` after each.
 
@@ -479,15 +538,21 @@ def fit(
     `progress` adds a `ProgressBar`; `live` a `LivePlot` (default: only inside a notebook). `callbacks`:
     more `coursekit.callbacks.Callback` objects, called in order after those two. `clip_grad_norm`:
     clip the gradients' total norm to this value before every step.
+    ``accuracy=False`` trains models whose outputs are not (B, num_classes) logits -- a detector's grid,
+    a segmenter's per-pixel logits: the batches' labels may be any tensor (B, ...) that `loss_fn`
+    accepts, only the loss is recorded, and the history's accuracies are None.
+    A DistributedDataParallel `model` trains unchanged (see the module docstring): the history holds
+    the numbers summed over all ranks, the same on each, and only rank 0 shows progress.
     Returns a `History` with per-epoch loss, accuracy and wall time. A loss that becomes NaN or inf
     raises FloatingPointError; a callback raising `CancelFit` ends training early (history so far).
     """
     _check_fit_args(model, epochs, optimizer, scheduler, loss_fn, progress, live, clip_grad_norm)
+    _check_flag(accuracy, "accuracy", "fit()")
     _check_loader(train_loader, "train_loader", "fit()")
     if val_loader is not None:
         _check_loader(val_loader, "val_loader", "fit()")
     live = in_notebook() if live is None else live
-    callbacks = _callback_list(callbacks, progress, live)
+    callbacks = _callback_list(callbacks, progress, live, _is_main(model))
     device = resolve_device(device)
     model.to(device)
     dtype = autocast_dtype(device)
@@ -515,14 +580,14 @@ def fit(
                 run.epoch, run.batch = epoch, -1
                 _emit(callbacks, "before_epoch", run)
                 start = time.perf_counter()
-                train_loss, train_acc, count = _train_epoch(run, callbacks, scaler, per_batch, clip_grad_norm)
+                train_loss, train_acc, count = _train_epoch(run, callbacks, scaler, per_batch, clip_grad_norm, accuracy)
                 history.seconds.append(time.perf_counter() - start)
                 history.samples += count
                 history.epoch.append(epoch)
                 history.train_loss.append(train_loss)
                 history.train_acc.append(train_acc)
                 if val_loader is not None:
-                    val_loss, val_acc = _evaluate(model, val_loader, device, loss_fn, dtype, "val_loader")
+                    val_loss, val_acc = _evaluate(model, val_loader, device, loss_fn, dtype, "val_loader", accuracy)
                 else:
                     val_loss = val_acc = None
                 history.val_loss.append(val_loss)

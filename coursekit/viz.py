@@ -5,6 +5,7 @@
   convolution outputs;
 - `show_confusion(matrix)`: which class was predicted for which (rows true, columns predicted);
 - `show_images(images)`: a grid of images with captions;
+- `draw_boxes(image, boxes)`: detection boxes on an image, captioned with class and score;
 - `plot_history(history)` and `LiveCurves`: loss and accuracy per epoch, the latter redrawn in
   place while a model trains.
 
@@ -341,6 +342,76 @@ def show_images(
     return fig
 
 
+def draw_boxes(
+    image,
+    boxes,
+    labels=None,
+    scores=None,
+    class_names=None,
+    ax=None,
+    color: str = "tab:red",
+    title: str = "",
+    linestyle: str = "-",
+):
+    """Boxes drawn on an image, each captioned with its class (and score). Returns the Figure.
+
+    image: (H, W), (1, H, W) or (3, H, W) tensor or array, or None to draw on `ax` as it is (to
+    overlay predictions on ground truth: draw the truth, then the predictions with ``ax=`` and
+    another colour). boxes: (k, 4) xyxy pixel boxes (`coursekit.boxes`; pixel column c spans
+    x in [c, c + 1)). labels: k class indices (looked up in `class_names` if given) or strings;
+    scores: k numbers, written after the label with two decimals.
+    """
+    from .boxes import as_boxes
+
+    boxes = as_boxes(boxes).numpy()
+    k = len(boxes)
+    _check_ax(ax)
+    if image is None and ax is None:
+        raise ValueError("draw_boxes needs an image, or an ax that already shows one")
+    captions = [""] * k
+    if labels is not None:
+        labels = [lab.item() if isinstance(lab, torch.Tensor) else lab for lab in labels]
+        if len(labels) != k:
+            raise ValueError(f"labels has {len(labels)} entries for {k} boxes; give one per box")
+        if class_names is not None:
+            for lab in labels:
+                if isinstance(lab, (int, np.integer)) and not 0 <= lab < len(class_names):
+                    raise ValueError(f"label {lab} has no entry in class_names ({len(class_names)} names)")
+            labels = [class_names[lab] if isinstance(lab, (int, np.integer)) else lab for lab in labels]
+        captions = [str(lab) for lab in labels]
+    if scores is not None:
+        scores = [float(v) for v in (scores.tolist() if isinstance(scores, torch.Tensor) else scores)]
+        if len(scores) != k:
+            raise ValueError(f"scores has {len(scores)} entries for {k} boxes; give one per box")
+        captions = [f"{c} {v:.2f}".strip() for c, v in zip(captions, scores, strict=True)]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(3.2, 3.2 + (0.3 if title else 0.0)))
+    if image is not None:
+        picture = _as_numpy_images(np.asarray(image.detach().cpu() if isinstance(image, torch.Tensor) else image)[None])
+        ax.imshow(picture[0], cmap="gray" if picture[0].ndim == 2 else None)
+        ax.axis("off")
+    for (x0, y0, x1, y1), caption in zip(boxes, captions, strict=True):
+        # imshow centres pixel c on c, so its span [c, c + 1) is drawn from c - 0.5
+        ax.add_patch(
+            Rectangle(
+                (x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, edgecolor=color, linewidth=1.5, linestyle=linestyle
+            )
+        )
+        if caption:
+            ax.text(
+                x0 - 0.5,
+                y0 - 1.5,
+                caption,
+                color="white",
+                fontsize=7,
+                va="bottom",
+                bbox=dict(facecolor=color, pad=1, linewidth=0),
+            )
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax.figure
+
+
 def _draw_history(axes, history) -> None:
     loss_ax, acc_ax = axes
     loss_ax.clear()
@@ -350,13 +421,17 @@ def _draw_history(axes, history) -> None:
     if any(v is not None for v in history.val_loss):
         loss_ax.plot(epochs, history.val_loss, "o-", label="validation")
     loss_ax.set(xlabel="epoch", ylabel="loss", title="Loss")
-    acc_ax.plot(epochs, history.train_acc, "o-", label="train")
+    if any(v is not None for v in history.train_acc):
+        acc_ax.plot(epochs, history.train_acc, "o-", label="train")
     if any(v is not None for v in history.val_acc):
         acc_ax.plot(epochs, history.val_acc, "o-", label="validation")
     acc_ax.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
+    if not acc_ax.lines:  # fit(..., accuracy=False): a detector, a segmenter, an embedding
+        acc_ax.text(0.5, 0.5, "no accuracy for this task:\nthe loss is the measure", ha="center", va="center")
     for ax in axes:
         ax.grid(alpha=0.3)
-        ax.legend()
+        if ax.lines:
+            ax.legend()
 
 
 def plot_history(history):

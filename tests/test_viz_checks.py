@@ -40,6 +40,15 @@ def test_plot_history_draws_both_curves():
     plt.close(fig)
 
 
+def test_plot_history_without_accuracy_says_so_instead_of_an_empty_panel():
+    h = History(epoch=[1, 2], train_loss=[1.0, 0.5], train_acc=[None, None], val_loss=[None, None], val_acc=[None, None])
+    fig = plot_history(h)  # what fit(..., accuracy=False) records, e.g. for a detector
+    loss_ax, acc_ax = fig.axes
+    assert [tuple(line.get_ydata()) for line in loss_ax.lines] == [(1.0, 0.5)]
+    assert not acc_ax.lines and "no accuracy" in acc_ax.texts[0].get_text()
+    plt.close(fig)
+
+
 def test_check_answers_tick_or_hint_without_the_answer():
     checks.exercise("test.answer_is_42", hint="Six times seven.")(lambda: 42)
     try:

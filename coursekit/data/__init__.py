@@ -7,6 +7,8 @@ One concept per module:
 - `coursekit.data.prepare`    fetching and verifying them into ``data/`` (mirror, download, zip)
 - `coursekit.data.datasets`   whole splits as tensors (`load_idx`), torchvision views, facts
 - `coursekit.data.loaders`    in-memory batches: `TensorLoader`, `tensor_loaders`, `tensor_splits`
+- `coursekit.data.scenes`     synthetic scenes of pasted digits with boxes and masks (detection,
+                              segmentation): `make_scenes`, `cached_scenes`, `SceneLoader`
 - ``python -m coursekit.data prepare [mnist fashion_mnist hymenoptera]``: the command line
 
 Everything a notebook needs is importable from here, e.g.
@@ -47,6 +49,15 @@ from .prepare import (
     safe_extract,
     verify_manifest,
 )
+from .scenes import (
+    SceneLoader,
+    Scenes,
+    cached_scenes,
+    detection_loader,
+    make_scenes,
+    scene_cache_path,
+    segmentation_loader,
+)
 
 __all__ = [
     "ChecksumMismatch",
@@ -64,13 +75,17 @@ __all__ = [
     "MIRROR_ENV",
     "PREPARERS",
     "PROJECT_ROOT",
+    "SceneLoader",
+    "Scenes",
     "Splits",
     "TensorLoader",
     "UnsafeArchive",
     "UnsafeLink",
     "UnsafeSource",
+    "cached_scenes",
     "classes",
     "data_dir",
+    "detection_loader",
     "fashion_mnist",
     "forget_verified",
     "holdout",
@@ -79,6 +94,7 @@ __all__ = [
     "is_photo",
     "load_idx",
     "main",
+    "make_scenes",
     "mirror_dir",
     "mnist",
     "normalization",
@@ -87,6 +103,8 @@ __all__ = [
     "read_idx",
     "read_manifest",
     "safe_extract",
+    "scene_cache_path",
+    "segmentation_loader",
     "tensor_loaders",
     "tensor_splits",
     "verify_manifest",

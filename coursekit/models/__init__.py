@@ -15,6 +15,9 @@
                `keep_frozen_bn`, `backbone_and_head`
 - `table`      `summary()`, a per-layer table: output shape and parameter count
 - `flops`      `count_flops()`, the arithmetic of one forward pass
+- `detection`  `GridDetector`: a YOLO-style grid of boxes and classes (Redmon et al. 2016)
+- `unet`       `UNet`: per-pixel classes, transposed-convolution upsampling and skips (Ronneberger et al. 2015)
+- `embedding`  `EmbeddingNet`: images to unit-length vectors, for verification by distance
 
 Everything is importable from here, e.g. ``from coursekit.models import LeNet5, summary``;
 each name is loaded from its module on first use. Bad sizes (0, -1, 2.5 channels) raise
@@ -49,6 +52,9 @@ _WHERE = {
     "backbone_and_head": "transfer",
     "summary": "table",
     "count_parameters": "table",
+    "EmbeddingNet": "embedding",
+    "GridDetector": "detection",
+    "UNet": "unet",
     "nin_block": "nin",
     "NiN": "nin",
     "gap_head": "nin",

@@ -45,7 +45,10 @@ class WeightsChecksumMismatch(RuntimeError):
 def _builders():
     from torchvision import models
 
-    return {"resnet18": (models.resnet18, models.ResNet18_Weights.IMAGENET1K_V1)}
+    return {
+        "resnet18": (models.resnet18, models.ResNet18_Weights.IMAGENET1K_V1),
+        "vgg19": (models.vgg19, models.VGG19_Weights.IMAGENET1K_V1),  # 548 MB; style transfer (Gatys et al.)
+    }
 
 
 def weights_url(name: str) -> str:
@@ -131,7 +134,7 @@ def find_weights(name: str, download: bool = True) -> Path:
 
 
 def pretrained(name: str = "resnet18", download: bool = True) -> nn.Module:
-    """torchvision's `name` with its ImageNet weights (1000 classes), in eval mode.
+    """torchvision's `name` ("resnet18" or "vgg19") with its ImageNet weights (1000 classes), in eval mode.
 
     Raises `coursekit.errors.UnknownName` for a name without published weights,
     `WeightsUnavailable` (offline, nothing supplied), `WeightsChecksumMismatch`, or a RuntimeError
