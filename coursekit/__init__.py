@@ -22,6 +22,7 @@ One concept per module:
                         ranks, checkpoints from rank 0, and the arithmetic of how it scales
 - `coursekit.launch`    the data-parallel training script: ``torchrun --nproc-per-node=N -m coursekit.launch``
 - `coursekit.race`      the architecture race: small networks trained on one recipe, measured side by side
+- `coursekit.speedrun`  recipes, measured runs over seeds, ablations, where a training step's time goes
 - `coursekit.metrics`   accuracy and the confusion matrix; mean IoU of segmentations; ROC curve, AUC and
                         verification pairs
 - `coursekit.boxes`     boxes: IoU, non-maximum suppression, mAP, the YOLO-style grid encoding

@@ -182,3 +182,11 @@ class Augmented:
         if name.startswith("_") or name in ("loader", "fn"):
             raise AttributeError(name)
         return getattr(self.loader, name)
+
+
+def flip_averaged_logits(model, x: torch.Tensor) -> torch.Tensor:
+    """Test-time augmentation by mirroring: the mean of the model's outputs for `x` and for `x` flipped
+    left-right. x: (N, C, H, W); returns (N, K). Worth it only where the mirror image belongs to the
+    same class (garments, photos), not for digits. The model's mode is left as it is (call ``eval()``)."""
+    _check_batch(x)
+    return (model(x) + model(x.flip(-1))) / 2

@@ -654,6 +654,38 @@ SECTIONS: dict[str, dict[str, dict]] = {
         "cpu": dict(train_scenes=4000, test_scenes=1000, epochs=6, batch_size=16, lr=1e-2, min_miou=0.8),
         "gpu": dict(train_scenes=12000, test_scenes=2000, epochs=20, batch_size=32, lr=1e-2, min_miou=0.85),
     },
+    # 18_speedrun: the steps of coursekit.speedrun.MNIST_PATH and FASHION_PATH, each trained once per seed.
+    # `train_cap`: at most that many training images per run (None: the recipe's own; ci trims every step
+    # to exercise the path in seconds); `*_min_accuracy`: the test accuracy every run of the last step must
+    # reach (the speedrun's own targets, in coursekit.speedrun.TARGETS, are reported, not asserted).
+    # The notebook trains the last step of FASHION_PATH only (about 5 min in cpu; it reports the accuracy
+    # with and without test-time flips); the whole path over 3 seeds is benchmarks/speedrun.py's.
+    "speedrun": {
+        "ci": dict(
+            mnist_seeds=(0,),
+            fashion_seeds=(0,),
+            train_cap=3000,
+            profile_steps=10,
+            mnist_min_accuracy=0.9,
+            fashion_min_accuracy=0.6,
+        ),
+        "cpu": dict(
+            mnist_seeds=(0, 1, 2, 3, 4),
+            fashion_seeds=(0,),
+            train_cap=None,
+            profile_steps=30,
+            mnist_min_accuracy=0.989,
+            fashion_min_accuracy=0.93,
+        ),
+        "gpu": dict(
+            mnist_seeds=(0, 1, 2, 3, 4),
+            fashion_seeds=(0, 1, 2),
+            train_cap=None,
+            profile_steps=30,
+            mnist_min_accuracy=0.989,
+            fashion_min_accuracy=0.93,
+        ),
+    },
     # (new lesson sections go above this line)
 }
 

@@ -71,7 +71,7 @@ def test_lenet_time_to_counts_whole_epochs_up_to_the_first_hit(accuracies, secon
 
 # --- the shared set-up: benchmarks/common.py ------------------------------------------------------
 
-SCRIPTS = ["ops", "im2col", "lenet_mnist", "lenet_step", "modern_cnns", "architectures", "distributed"]
+SCRIPTS = ["ops", "im2col", "lenet_mnist", "lenet_step", "modern_cnns", "architectures", "distributed", "speedrun"]
 
 
 @pytest.mark.parametrize("name", SCRIPTS)

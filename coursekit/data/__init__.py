@@ -6,7 +6,7 @@ One concept per module:
 - `coursekit.data.catalog`    what the datasets are: files, checksums, sizes, statistics, classes
 - `coursekit.data.prepare`    fetching and verifying them into ``data/`` (mirror, download, zip)
 - `coursekit.data.datasets`   whole splits as tensors (`load_idx`), torchvision views, facts
-- `coursekit.data.loaders`    in-memory batches: `TensorLoader`, `tensor_loaders`, `tensor_splits`
+- `coursekit.data.loaders`    in-memory batches: `TensorLoader`, `tensor_loaders`, `tensor_splits`, `Batches`
 - `coursekit.data.scenes`     synthetic scenes of pasted digits with boxes and masks (detection,
                               segmentation): `make_scenes`, `cached_scenes`, `SceneLoader`
 - ``python -m coursekit.data prepare [mnist fashion_mnist hymenoptera]``: the command line
@@ -31,7 +31,7 @@ from .catalog import (
     read_manifest,
 )
 from .datasets import classes, fashion_mnist, hymenoptera, is_photo, load_idx, mnist, normalization, read_idx
-from .loaders import Splits, TensorLoader, holdout, tensor_loaders, tensor_splits
+from .loaders import Batches, Splits, TensorLoader, holdout, tensor_loaders, tensor_splits
 from .locations import DATA_DIR_ENV, MIRROR_ENV, PROJECT_ROOT, data_dir, mirror_dir
 from .prepare import (
     DATA_ERRORS,
@@ -79,6 +79,7 @@ __all__ = [
     "Scenes",
     "Splits",
     "TensorLoader",
+    "Batches",
     "UnsafeArchive",
     "UnsafeLink",
     "UnsafeSource",

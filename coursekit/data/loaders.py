@@ -151,6 +151,43 @@ class TensorLoader:
             yield x, y
 
 
+class Batches:
+    """Exactly `count` batches of `loader`, starting a new pass over it whenever one ends.
+
+    A training budget in steps rather than whole epochs: ``fit(model, Batches(train, 600), ...)``
+    with ``epochs=1`` trains 600 steps -- 1.4 passes over a 430-batch loader. Each new pass is a new
+    iteration of `loader` (a shuffling `TensorLoader` draws a new order). ``len()`` is `count`, so
+    one-cycle schedules see the right number of steps. Other attributes (``batch_size``,
+    ``num_samples``, ...) are the wrapped loader's.
+    """
+
+    def __init__(self, loader, count: int):
+        if loader is None or not hasattr(loader, "__iter__") or isinstance(loader, (torch.Tensor, str)):
+            raise TypeError(f"loader must be an iterable of (x, y) batches, got {type(loader).__name__}")
+        self.loader, self.count = loader, _whole("count", count)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self):
+        given = 0
+        while given < self.count:
+            empty = True
+            for batch in self.loader:
+                empty = False
+                yield batch
+                given += 1
+                if given == self.count:
+                    return
+            if empty:
+                raise ValueError("Batches: the wrapped loader yielded no batches; it cannot fill the budget")
+
+    def __getattr__(self, name):  # batch_size, num_samples, ... of the wrapped loader
+        if name.startswith("_") or name in ("loader", "count"):
+            raise AttributeError(name)
+        return getattr(self.loader, name)
+
+
 # ---------------------------------------------------------------------------------------------
 # Splits.
 # ---------------------------------------------------------------------------------------------
