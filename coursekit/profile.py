@@ -511,7 +511,8 @@ SECTIONS: dict[str, dict[str, dict]] = {
             val_size=1000,
             test_subset=1000,
             epochs=1,
-            batch_size=64,  # 63 steps: enough for BatchNorm's running statistics to settle (128 left MobileNetV2 at chance)
+            # 63 steps: enough for BatchNorm's running statistics to settle (128 left MobileNetV2 at chance)
+            batch_size=64,
             lr=4e-3,
             weight_decay=1e-4,
             channels_last=True,

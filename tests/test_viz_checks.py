@@ -41,7 +41,8 @@ def test_plot_history_draws_both_curves():
 
 
 def test_plot_history_without_accuracy_says_so_instead_of_an_empty_panel():
-    h = History(epoch=[1, 2], train_loss=[1.0, 0.5], train_acc=[None, None], val_loss=[None, None], val_acc=[None, None])
+    none = [None, None]
+    h = History(epoch=[1, 2], train_loss=[1.0, 0.5], train_acc=none, val_loss=none, val_acc=none)
     fig = plot_history(h)  # what fit(..., accuracy=False) records, e.g. for a detector
     loss_ax, acc_ax = fig.axes
     assert [tuple(line.get_ydata()) for line in loss_ax.lines] == [(1.0, 0.5)]
