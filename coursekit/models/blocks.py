@@ -68,3 +68,14 @@ def scaled(channels, width: float) -> tuple[int, ...]:
     """`channels` multiplied by `width`, rounded, and never below 1: ``scaled((64, 192), 0.25) == (16, 48)``."""
     width = positive_number("width", width)
     return tuple(max(1, int(round(c * width))) for c in channels)
+
+
+def init_he(model: nn.Module) -> None:
+    """He initialisation for every convolution of `model` (normal, variance 2 / fan_out, as torchvision's
+    ResNet, GoogLeNet and MobileNet), and every BatchNorm set to the identity (scale 1, shift 0). In place."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)

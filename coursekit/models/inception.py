@@ -41,7 +41,7 @@ import torch
 from torch import nn
 
 from ._args import check_images, choose, positive_int, positive_ints, probability
-from .blocks import conv_bn_relu
+from .blocks import conv_bn_relu, init_he
 
 #: The nine Inception blocks of Table 1 of the paper, one row per block:
 #: (c1, c3_reduce, c3, c5_reduce, c5, pool_proj). Stages 3, 4 and 5; max-pool between stages.
@@ -252,15 +252,7 @@ class GoogLeNet(nn.Module):
             nn.Dropout(dropout),
             nn.Linear(channels, num_classes),  # the one fully connected layer of the main path
         )
-        self._init_weights()
-
-    def _init_weights(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        init_he(self)
 
     def forward(self, x, with_aux: bool = False):
         """Logits (N, num_classes); with ``with_aux=True`` the tuple (logits, aux1, aux2)."""

@@ -26,7 +26,7 @@ from __future__ import annotations
 from torch import nn
 
 from ._args import check_images, positive_int, positive_ints, probability
-from .blocks import conv1x1
+from .blocks import conv1x1, init_he
 
 #: MobileNetV2's body, Table 2 of the paper: (expansion t, output channels c, blocks n, first stride s).
 MOBILENET_V2 = (
@@ -182,15 +182,7 @@ class MobileNetV2(nn.Module):
             nn.Dropout(dropout),
             nn.Linear(last_channels, num_classes),
         )
-        self._init_weights()
-
-    def _init_weights(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        init_he(self)
 
     def forward(self, x):
         check_images(x, "MobileNetV2", self.config["in_channels"])

@@ -28,7 +28,7 @@ from __future__ import annotations
 from torch import nn
 
 from ._args import check_images, choose, positive_int, positive_ints
-from .blocks import conv1x1, conv3x3  # defined here once: `from .resnet import conv3x3` still works
+from .blocks import conv1x1, conv3x3, init_he  # defined here once: `from .resnet import conv3x3` still works
 
 
 def projection(in_channels: int, out_channels: int, stride: int) -> nn.Sequential:
@@ -191,16 +191,7 @@ class ResNet(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(1)  # (N, channels, 1, 1)
         self.flatten = nn.Flatten()
         self.fc = nn.Linear(channels, num_classes)
-        self._init_weights()
-
-    def _init_weights(self) -> None:
-        # He initialisation for convolutions (variance 2/fan_out, as torchvision); BN starts as identity.
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        init_he(self)
 
     @property
     def depth(self) -> int:

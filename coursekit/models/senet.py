@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from ._args import check_images, positive_int
+from .blocks import init_he
 from .resnet import ResidualBlock, ResNet
 
 
@@ -96,7 +97,7 @@ class SEResNet(ResNet):
                     block.in_channels, block.conv2.out_channels, stride, block.residual, reduction
                 )
         self.config["reduction"] = reduction
-        self._init_weights()
+        init_he(self)  # the new blocks, initialised like the rest of the network
 
     @classmethod
     def small(
