@@ -43,9 +43,46 @@ def notebook_has_math(path: Path) -> bool:
 STATE_JS = """() => ({Reveal: typeof window.Reveal, ready: !!(window.Reveal && Reveal.isReady && Reveal.isReady()),
   MathJax: window.MathJax ? (window.MathJax.version || 'loading') : 'missing'})"""
 
-READY_JS = """() => window.Reveal && Reveal.isReady && Reveal.isReady()
-  && window.MathJax && MathJax.Hub && MathJax.Hub.queue
-  && MathJax.Hub.queue.pending === 0 && !MathJax.Hub.queue.running"""
+LOADED_JS = """() => window.Reveal && Reveal.isReady && Reveal.isReady()
+  && window.MathJax && MathJax.Hub && MathJax.Hub.Register && MathJax.Hub.Queue"""
+
+# When is the math typeset? MathJax posts "End" after its start-up typeset (a hook on a signal already posted
+# runs at once), and a callback queued then runs after everything queued before it. A hook must return
+# nothing: MathJax would wait for a returned callback before finishing "End", and that callback waits behind.
+STARTUP_DONE_JS = """() => { window.__mathjaxDone = false;
+  MathJax.Hub.Register.StartupHook("End", () => { MathJax.Hub.Queue(() => { window.__mathjaxDone = true; }); }); }"""
+# nbconvert's deck re-renders the new slide's math on every "slidechanged" (MathJax.Hub.Rerender): its rendered
+# frames are removed at once and come back a little later, after the queue has moved on (measured: a callback
+# queued behind the re-render ran while that slide's TeX still had no frame). So after a slide change the test
+# waits for its own listener (added after the deck's) to have run, and then for every TeX source to have its
+# rendered frame again; math that never gets one fails the wait, naming it.
+SLIDE_CHANGE_DONE_JS = """() => { window.__mathjaxDone = false;
+  Reveal.addEventListener('slidechanged', () => { MathJax.Hub.Queue(() => { window.__mathjaxDone = true; }); }); }"""
+MATHJAX_DONE_JS = """() => window.__mathjaxDone === true
+  && [...document.querySelectorAll('.reveal script[type^="math/tex"]')]
+       .every(s => document.getElementById(s.id + '-Frame'))"""
+
+
+def wait_for_mathjax(page, what: str) -> None:
+    """Wait until the flag that STARTUP_DONE_JS or SLIDE_CHANGE_DONE_JS armed is set and every TeX source in
+    the deck has its rendered frame; fail saying `what` and which TeX is still untypeset."""
+    wait_or_fail(
+        lambda: page.wait_for_function(MATHJAX_DONE_JS, timeout=READY_TIMEOUT_MS),
+        what,
+        lambda: page.evaluate(STATE_JS) | {"untypeset": page.evaluate(MATH_JS)["untypeset"]},
+    )
+
+
+def wait_until_ready(page, deck_name: str) -> None:
+    """Wait until Reveal is ready and MathJax has finished its start-up typeset; fail naming what is missing."""
+    wait_or_fail(
+        lambda: page.wait_for_function(LOADED_JS, timeout=READY_TIMEOUT_MS),
+        f"{deck_name} to load with Reveal ready and MathJax loaded",
+        lambda: page.evaluate(STATE_JS) | {"blocked requests": page.blocked},
+    )
+    page.evaluate(STARTUP_DONE_JS)
+    wait_for_mathjax(page, f"{deck_name}: MathJax to finish its start-up typeset")
+
 
 # What MathJax did: each TeX source (<script type="math/tex">) gets a rendered "<id>-Frame" element next to it.
 MATH_JS = """() => {
@@ -71,11 +108,7 @@ def test_deck(notebook: Path, offline_page):
     assert deck.is_file(), f"expected the deck {deck} (built by `make slides`); it does not exist"
     page = offline_page
     page.goto(deck.as_uri())
-    wait_or_fail(
-        lambda: page.wait_for_function(READY_JS, timeout=READY_TIMEOUT_MS),
-        f"{deck.name} to load with Reveal ready and MathJax done",
-        lambda: page.evaluate(STATE_JS) | {"blocked requests": page.blocked},
-    )
+    wait_until_ready(page, deck.name)
 
     expected_total = build_slides.expected_slide_count(notebook)
     total = page.evaluate("Reveal.getTotalSlides()")
@@ -85,6 +118,7 @@ def test_deck(notebook: Path, offline_page):
     # first, that takes one more press per fragment, so press until the slide changes, at most that often.
     start = page.evaluate("Reveal.getIndices()")
     assert (start["h"], start["v"]) == (0, 0), f"{deck.name}: expected to open on slide (0, 0); saw {start}"
+    page.evaluate(SLIDE_CHANGE_DONE_JS)
     for _ in range(page.evaluate(FIRST_SLIDE_FRAGMENTS_JS) + 1):
         page.keyboard.press("ArrowRight")
         moved = page.evaluate("Reveal.getIndices()")
@@ -92,6 +126,7 @@ def test_deck(notebook: Path, offline_page):
             break
     assert (moved["h"], moved["v"]) == (1, 0), f"{deck.name}: expected ArrowRight to reach slide (1, 0); saw {moved}"
 
+    wait_for_mathjax(page, f"{deck.name}: MathJax to re-render the math of slide (1, 0)")
     math = page.evaluate(MATH_JS)
     if notebook_has_math(notebook):
         assert math["sources"] > 0 and math["typeset"] > 0, (
@@ -106,7 +141,7 @@ def test_deck(notebook: Path, offline_page):
     assert page.blocked == [], f"{deck.name}: expected no request to leave the machine; saw {page.blocked}"
 
 
-# The screens of 08's exercises: four questions with their check cells, taller than a 1280×720 window.
+# The screens of 09's exercises: four questions with their check cells, taller than a 1280×720 window.
 TALL_DECK, TALL_SLIDE = "09_lenet_mnist", "Exercises"
 TALL_JS = """(title) => {
   const headings = [...document.querySelectorAll('.reveal .slides section h2')];
@@ -121,7 +156,7 @@ def test_a_screen_taller_than_the_window_scrolls(offline_page):
     page = offline_page
     page.set_viewport_size({"width": 1280, "height": 720})
     page.goto((SLIDES_DIR / f"{TALL_DECK}.slides.html").as_uri())
-    page.wait_for_function(READY_JS, timeout=READY_TIMEOUT_MS)
+    wait_until_ready(page, TALL_DECK)
     found = page.evaluate(TALL_JS, TALL_SLIDE)
     assert found, f"{TALL_DECK}: expected a screen headed '{TALL_SLIDE}'; found none"
     page.evaluate("(i) => Reveal.slide(i.h, i.v)", found["indices"])
