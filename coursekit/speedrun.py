@@ -68,7 +68,9 @@ class Recipe:
     of a one-cycle schedule warming up for `pct_start` of the steps; label_smoothing: of the
     cross-entropy loss; shift: random shifts of up to that many pixels, flip: probability of a
     horizontal flip (`coursekit.augment.FlipCrop`); tta_flip: average the softmax of each test
-    image and its mirror image; channels_last: NHWC weights and activations.
+    image and its mirror image; channels_last: NHWC weights and activations; compile: train the
+    model through ``torch.compile`` (TorchInductor; its first steps pay for the compilation, inside the
+    measured training time).
     """
 
     name: str
@@ -87,6 +89,7 @@ class Recipe:
     flip: float = 0.0
     tta_flip: bool = False
     channels_last: bool = True
+    compile: bool = False
 
     def __post_init__(self):
         if self.dataset not in DATASETS:
@@ -115,6 +118,9 @@ class Recipe:
                 raise ValueError(f"Recipe {field} must be a number in [0, 1), got {value!r}")
         if isinstance(self.shift, bool) or not isinstance(self.shift, int) or self.shift < 0:
             raise ValueError(f"Recipe shift must be an integer >= 0, got {self.shift!r}")
+        for field in ("tta_flip", "channels_last", "compile"):
+            if not isinstance(getattr(self, field), bool):
+                raise ValueError(f"Recipe {field} must be True or False, got {getattr(self, field)!r}")
 
     def but(self, name: str, **changes) -> Recipe:
         """This recipe with `changes` applied, under a new `name` (one ablation step)."""
@@ -155,6 +161,18 @@ def evaluate_accuracy(model: nn.Module, loader, device, tta_flip: bool = False, 
     return correct / count
 
 
+def _model(recipe: Recipe, device: torch.device) -> nn.Module:
+    """The recipe's network, seeded by the caller, in its memory format, on `device`, compiled if asked.
+
+    ``torch.compile`` returns a wrapper that shares the parameters, so the optimiser and `fit` see the
+    same weights either way."""
+    model = MODELS[recipe.model]()
+    if recipe.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    model.to(device)
+    return torch.compile(model) if recipe.compile else model
+
+
 def _optimizer(recipe: Recipe, model: nn.Module, device: torch.device):
     if recipe.optimizer == "sgd":
         return torch.optim.SGD(
@@ -186,10 +204,7 @@ def run(recipe: Recipe, seed: int = 0, device=None, progress: bool = False) -> S
     epochs = recipe.epochs
     if not float(epochs).is_integer():  # a fraction of a pass: one "epoch" of exactly that many steps
         train, epochs = Batches(train, max(1, round(epochs * len(train)))), 1
-    model = MODELS[recipe.model]()
-    if recipe.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    model.to(device)
+    model = _model(recipe, device)
     optimizer = _optimizer(recipe, model, device)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=recipe.lr, total_steps=int(epochs) * len(train), pct_start=recipe.pct_start
@@ -312,10 +327,7 @@ def where_time_goes(recipe: Recipe, steps: int = 30, warmup: int = 5, device=Non
     if recipe.shift or recipe.flip:
         mean, std = normalization(recipe.dataset)
         train = Augmented(train, FlipCrop(padding=recipe.shift, flip_p=recipe.flip, seed=0, fill=-mean / std))
-    model = MODELS[recipe.model]()
-    if recipe.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    model.to(device).train()
+    model = _model(recipe, device).train()
     optimizer = _optimizer(recipe, model, device)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
     totals = dict(data=0.0, forward=0.0, backward=0.0, optimizer=0.0)

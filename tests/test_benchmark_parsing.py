@@ -71,7 +71,11 @@ def test_lenet_time_to_counts_whole_epochs_up_to_the_first_hit(accuracies, secon
 
 # --- the shared set-up: benchmarks/common.py ------------------------------------------------------
 
-SCRIPTS = ["ops", "im2col", "lenet_mnist", "lenet_step", "modern_cnns", "architectures", "distributed", "speedrun"]
+SCRIPTS = sorted(path.stem for path in (ROOT / "benchmarks").glob("*.py") if path.stem != "common")
+
+
+def test_the_script_list_is_the_folder():
+    assert {"ops", "im2col", "speedrun", "compile"} <= set(SCRIPTS) and "common" not in SCRIPTS
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
@@ -132,3 +136,22 @@ def test_modern_cnns_builds_its_models_from_the_profile_sections():
     modern = load("modern_cnns")
     assert modern._section("no-such-lesson") == {}
     assert modern._section("resnet")["val_size"] == 5000
+
+
+# --- benchmarks/compile.py ------------------------------------------------------------------------
+
+
+def test_compile_break_even_and_budget():
+    compile_ = load("compile")
+    from coursekit.speedrun import FASHION_PATH, MNIST_PATH
+
+    def measured(step_ms, outside):
+        return dict(ms_per_step=dict(total=step_ms), outside_timed_steps_seconds=outside)
+
+    faster = compile_.compare(measured(10.0, 2.0), measured(8.0, 32.0))  # 2 ms saved a step, 30 s to pay back
+    assert faster["speedup"] == pytest.approx(1.25) and faster["compile_overhead_seconds"] == pytest.approx(30.0)
+    assert faster["break_even_steps"] == 15_000
+    slower = compile_.compare(measured(10.0, 2.0), measured(11.0, 32.0))
+    assert slower["speedup"] < 1 and slower["break_even_steps"] is None
+    # 55,000 training images: 430 batches of 128 (1.4 passes = 602 steps), 215 of 256 (11 passes = 2,365)
+    assert compile_.budget_steps(MNIST_PATH[-1]) == 602 and compile_.budget_steps(FASHION_PATH[-1]) == 2365

@@ -30,6 +30,8 @@ TINY = Recipe("tiny", dataset="mnist", model="LeNet5", epochs=1, train_subset=51
         (dict(label_smoothing=1.0), ValueError, ["label_smoothing", "[0, 1)"]),
         (dict(flip=-0.1), ValueError, ["flip"]),
         (dict(shift=-1), ValueError, ["shift", "integer >= 0"]),
+        (dict(compile="yes"), ValueError, ["compile", "True or False"]),
+        (dict(tta_flip=1), ValueError, ["tta_flip", "True or False"]),
     ],
 )
 def test_a_bad_recipe_is_refused_by_name(changes, error, words):
@@ -132,3 +134,32 @@ def test_batches_wraps_around_the_loader_for_a_budget_in_steps():
         Batches(loader, 0)
     with pytest.raises(TypeError, match="iterable"):
         Batches(None, 3)
+
+
+def test_compile_trains_the_compiled_wrapper_of_the_same_weights(monkeypatch):
+    # torch.compile itself is measured by benchmarks/compile.py (tens of seconds of compilation); here a
+    # stand-in records what it is given, and the run must train and evaluate through what it returns.
+    given, calls = [], []
+
+    class Wrapper(nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, x):
+            calls.append(x.shape)
+            return self.model(x)
+
+    def fake_compile(model):
+        given.append(model)
+        return Wrapper(model)
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    compiled = run(TINY.but("compiled", compile=True), seed=3)
+    assert len(given) == 1 and isinstance(given[0], MODELS["LeNet5"])
+    assert len(calls) > 16  # 16 training batches, then the test set: all through the wrapper
+    plain = run(TINY, seed=3)
+    assert len(given) == 1  # compile=False never compiles
+    assert compiled.test_accuracy == plain.test_accuracy  # same seed, same weights, same arithmetic
+    where_time_goes(TINY.but("compiled", compile=True), steps=2, warmup=1)
+    assert len(given) == 2
