@@ -21,6 +21,18 @@ import numpy as np
 import torch
 
 
+def _index_array(values, name: str, what: str) -> np.ndarray:
+    """A list or array of class indices (not a tensor) as a NumPy array; a ragged list is a ValueError
+    saying `name` must be `what`, strings or objects a TypeError."""
+    try:
+        array = np.asarray(values)
+    except ValueError as err:  # ragged nested lists
+        raise ValueError(f"{name} must be {what}, got a ragged sequence") from err
+    if array.dtype == object or array.dtype.kind in "USV":
+        raise TypeError(f"{name} must hold integer class indices, got {array.dtype} values")
+    return array
+
+
 def _as_classes(values, name: str) -> torch.Tensor:
     """`values` as an int64 CPU tensor of shape (N,), or a clear error about what it is instead."""
     if isinstance(values, (str, bytes, dict, set)) or values is None:
@@ -30,12 +42,7 @@ def _as_classes(values, name: str) -> torch.Tensor:
     if isinstance(values, torch.Tensor):
         tensor = values.detach().cpu()
     else:
-        try:
-            array = np.asarray(values)
-        except ValueError as err:  # ragged nested lists
-            raise ValueError(f"{name} must be a flat sequence of class indices, got a ragged sequence") from err
-        if array.dtype == object or array.dtype.kind in "USV":
-            raise TypeError(f"{name} must hold integer class indices, got {array.dtype} values")
+        array = _index_array(values, name, "a flat sequence of class indices")
         tensor = torch.from_numpy(array) if array.size else torch.zeros(0, dtype=torch.long)
     if tensor.ndim == 2 and tensor.shape[1] > 1:
         raise ValueError(
@@ -97,13 +104,7 @@ def _class_map(values, name: str) -> torch.Tensor:
         raise TypeError(f"{name} must be a map of class indices (tensor or array), got {type(values).__name__}")
     if isinstance(values, torch.Tensor):
         return values.detach().cpu()
-    try:
-        array = np.asarray(values)
-    except ValueError as err:  # ragged nested lists
-        raise ValueError(f"{name} must be a map of class indices, got a ragged sequence") from err
-    if array.dtype == object or array.dtype.kind in "USV":
-        raise TypeError(f"{name} must hold integer class indices, got {array.dtype} values")
-    return torch.from_numpy(array)
+    return torch.from_numpy(_index_array(values, name, "a map of class indices"))
 
 
 def segmentation_iou(preds, labels, num_classes: int) -> tuple[torch.Tensor, float]:
