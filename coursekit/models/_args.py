@@ -98,3 +98,11 @@ def check_images(x, model: str, channels: int, size: tuple[int, int] | None = No
             f"{model} expects a floating-point input, got dtype {x.dtype}; "
             f"convert it, e.g. x.float() / 255 for uint8 pixels"
         )
+
+
+def check_multiple(x: torch.Tensor, multiple: int, why: str) -> None:
+    """Refuse an (N, C, H, W) input whose H or W is not a multiple of `multiple`; the ValueError starts
+    with `why` (the model's reason, e.g. how often it halves the map). Call it after `check_images`."""
+    h, w = x.shape[-2:]
+    if h % multiple or w % multiple:
+        raise ValueError(f"{why}: H and W must be multiples of {multiple}, got {h}x{w}")

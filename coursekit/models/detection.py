@@ -24,7 +24,7 @@ import math
 
 from torch import nn
 
-from ._args import check_images, positive_int, positive_ints, probability
+from ._args import check_images, check_multiple, positive_int, positive_ints, probability
 from .blocks import conv_bn_relu
 
 OUTPUTS_PER_BOX = 5  # objectness, tx, ty, tw, th -- then the class logits
@@ -83,10 +83,5 @@ class GridDetector(nn.Module):
 
     def forward(self, x):
         check_images(x, "GridDetector", self.in_channels)
-        h, w = x.shape[-2:]
-        if h % self.stride or w % self.stride:
-            raise ValueError(
-                f"GridDetector's grid has a stride of {self.stride} pixels: H and W must be multiples of "
-                f"{self.stride}, got {h}x{w}"
-            )
+        check_multiple(x, self.stride, f"GridDetector's grid has a stride of {self.stride} pixels")
         return self.head(self.context(self.stages(x)))  # (N, 5 + K, H/s, W/s)

@@ -26,7 +26,7 @@ import math
 import torch
 from torch import nn
 
-from ._args import check_images, positive_int, positive_ints, probability
+from ._args import check_images, check_multiple, positive_int, positive_ints, probability
 from .blocks import conv_bn_relu
 
 
@@ -91,12 +91,7 @@ class UNet(nn.Module):
 
     def forward(self, x):
         check_images(x, "UNet", self.in_channels)
-        h, w = x.shape[-2:]
-        if h % self.multiple or w % self.multiple:
-            raise ValueError(
-                f"UNet halves the map {len(self.encoder) - 1} times: H and W must be multiples of "
-                f"{self.multiple}, got {h}x{w}"
-            )
+        check_multiple(x, self.multiple, f"UNet halves the map {len(self.encoder) - 1} times")
         skips = []
         for level in self.encoder:
             x = level(x)
