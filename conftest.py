@@ -29,6 +29,18 @@ def unexecuted_cells(notebook: dict) -> list[int]:
     return bad
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """For a test module of tiny tensors (``pytestmark = pytest.mark.usefixtures("one_torch_thread")``):
+    with one thread, torch runs them many times faster on a busy 2-core machine; restored afterwards."""
+    import torch  # here, not at the top: collecting the notebooks needs no torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 class UnexecutedNotebook(pytest.File):
     """A collector that fails collection, so the whole run fails, for an unexecuted notebook."""
 

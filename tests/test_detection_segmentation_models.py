@@ -20,14 +20,7 @@ from coursekit.metrics import segmentation_iou
 from coursekit.models import GridDetector, UNet, count_flops, flops_by_layer
 from coursekit.train import evaluate, fit
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Small tensors: with one thread torch is many times faster on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny tensors (conftest.py)
 
 
 @pytest.fixture(scope="module")

@@ -19,14 +19,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from coursekit import examples, filters, ops, widgets
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """These tensors are tiny: with one thread torch is ~10x faster on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny tensors (conftest.py)
 
 
 def torch_conv(image, kernel, padding=0, stride=1) -> np.ndarray:
